@@ -1,0 +1,32 @@
+using System.CommandLine;
+using Mask2Former.Cli.Commands;
+
+namespace Mask2Former.Cli;
+
+/// <summary>Entry point of <c>m2f</c>.</summary>
+public static class Program
+{
+    /// <summary>Runs the command line; exit code 0 on success, 2 on bad input or usage, 1 on an unexpected failure.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line with the given writers (used by tests).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("m2f: Mask2Former for .NET: evaluate, segment, train and export from the shell.");
+        var eval = new Command("eval", "Evaluate predictions against ground truth (panoptic PQ, COCO AP, semantic mIoU).");
+        eval.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalInstancesCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
+        root.Subcommands.Add(eval);
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"m2f: {error.Message}");
+            stderr.WriteLine("Run 'm2f --help' (or 'm2f <command> --help') for usage.");
+            return CliExit.BadInput;
+        }
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return parse.Invoke(config);
+    }
+}
