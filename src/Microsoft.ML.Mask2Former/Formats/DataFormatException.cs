@@ -17,10 +17,14 @@ public sealed class DataFormatException : FormatException
     public DataFormatException(string message, string? filePath = null, string? imageId = null, long? segmentId = null, Exception? inner = null)
         : base(Compose(message, filePath, imageId, segmentId), inner)
     {
+        Reason = message;
         FilePath = filePath;
         ImageId = imageId;
         SegmentId = segmentId;
     }
+
+    /// <summary>What was wrong, without the location.</summary>
+    public string Reason { get; }
 
     /// <summary>The file that holds the bad item, or <see langword="null"/>.</summary>
     public string? FilePath { get; }
@@ -30,6 +34,13 @@ public sealed class DataFormatException : FormatException
 
     /// <summary>The segment / annotation / detection id, or <see langword="null"/>.</summary>
     public long? SegmentId { get; }
+
+    /// <summary>
+    /// The same error with the location filled in where this one lacks it (for callers that know
+    /// the image a low-level reader was working on).
+    /// </summary>
+    public DataFormatException WithLocation(string? filePath = null, string? imageId = null, long? segmentId = null) =>
+        new(Reason, FilePath ?? filePath, ImageId ?? imageId, SegmentId ?? segmentId, this);
 
     private static string Compose(string message, string? filePath, string? imageId, long? segmentId)
     {

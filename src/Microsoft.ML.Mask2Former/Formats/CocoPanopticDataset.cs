@@ -1,0 +1,229 @@
+using System.Text.Json;
+
+namespace Microsoft.ML.Mask2Former.Formats;
+
+/// <summary>
+/// A COCO panoptic JSON file (ground truth or predictions): images, annotations (one segment-map
+/// PNG per image with its <c>segments_info</c>) and categories, validated on load.
+/// </summary>
+/// <remarks>
+/// Validation refuses what would otherwise give silently wrong numbers: duplicate image,
+/// category or segment ids, segment id 0 (void) or above 0xFFFFFF (not encodable in RGB),
+/// segments whose category is not in the file's own category list (when it has one), and every
+/// missing or mistyped field. Each error names the file, the image id and the segment id.
+/// </remarks>
+public sealed class CocoPanopticDataset
+{
+    private readonly Dictionary<string, CocoPanopticAnnotation> _byImage;
+
+    /// <summary>Creates a data set from parts already in memory (validated the same way as a file).</summary>
+    /// <param name="images">The <c>images</c> list (may be empty for prediction files).</param>
+    /// <param name="annotations">One annotation per image.</param>
+    /// <param name="categories">The <c>categories</c> list (may be empty for prediction files).</param>
+    /// <param name="source">A name used in error messages (a file path, or a description).</param>
+    public CocoPanopticDataset(IReadOnlyList<CocoPanopticImage> images, IReadOnlyList<CocoPanopticAnnotation> annotations,
+        IReadOnlyList<CocoPanopticCategory> categories, string source = "<memory>")
+    {
+        Images = images;
+        Annotations = annotations;
+        Categories = categories;
+        Source = source;
+        _byImage = new Dictionary<string, CocoPanopticAnnotation>(annotations.Count, StringComparer.Ordinal);
+        Validate();
+    }
+
+    /// <summary>The <c>images</c> list, in file order.</summary>
+    public IReadOnlyList<CocoPanopticImage> Images { get; }
+
+    /// <summary>The <c>annotations</c> list, in file order.</summary>
+    public IReadOnlyList<CocoPanopticAnnotation> Annotations { get; }
+
+    /// <summary>The <c>categories</c> list, in file order (the order PQ averages and tables use).</summary>
+    public IReadOnlyList<CocoPanopticCategory> Categories { get; }
+
+    /// <summary>The file the data set was read from, or the name given in memory.</summary>
+    public string Source { get; }
+
+    /// <summary>Finds the annotation of an image.</summary>
+    public bool TryGetAnnotation(string imageId, out CocoPanopticAnnotation annotation) =>
+        _byImage.TryGetValue(imageId, out annotation!);
+
+    /// <summary>Reads and validates a COCO panoptic JSON file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">The JSON is malformed or violates the format.</exception>
+    public static CocoPanopticDataset Load(string path)
+    {
+        using var doc = JsonFields.ParseFile(path);
+        var root = doc.RootElement;
+        var top = new JsonFields(path, "top level");
+        if (root.ValueKind != JsonValueKind.Object) throw top.Error($"expected a JSON object, found {root.ValueKind}");
+
+        var categories = new List<CocoPanopticCategory>();
+        if (top.TryOptional(root, "categories", JsonValueKind.Array, out var cats))
+        {
+            var i = 0;
+            foreach (var c in cats.EnumerateArray())
+            {
+                var f = new JsonFields(path, $"categories[{i++}]");
+                var id = f.Int32(c, "id");
+                var name = f.TryOptional(c, "name", JsonValueKind.String, out var n) ? n.GetString()! : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var super = f.TryOptional(c, "supercategory", JsonValueKind.String, out var s) ? s.GetString()! : "";
+                IReadOnlyList<int>? color = null;
+                if (f.TryOptional(c, "color", JsonValueKind.Array, out var col))
+                    color = col.EnumerateArray().Select(v => (int)f.AsInteger(v, "color")).ToArray();
+                categories.Add(new CocoPanopticCategory(id, name, f.Flag(c, "isthing"), super, color));
+            }
+        }
+
+        var images = new List<CocoPanopticImage>();
+        if (top.TryOptional(root, "images", JsonValueKind.Array, out var imgs))
+        {
+            var i = 0;
+            foreach (var im in imgs.EnumerateArray())
+            {
+                var f = new JsonFields(path, $"images[{i++}]");
+                var id = f.Id(im, "id");
+                f = new JsonFields(path, $"images[{i - 1}]", id);
+                images.Add(new CocoPanopticImage(id, f.String(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
+            }
+        }
+
+        var annotations = new List<CocoPanopticAnnotation>();
+        var anns = top.Required(root, "annotations", JsonValueKind.Array);
+        var k = 0;
+        foreach (var a in anns.EnumerateArray())
+        {
+            var f = new JsonFields(path, $"annotations[{k}]");
+            var imageId = f.Id(a, "image_id");
+            f = new JsonFields(path, $"annotations[{k}]", imageId);
+            var fileName = f.String(a, "file_name");
+            var infos = f.Required(a, "segments_info", JsonValueKind.Array);
+            var segments = new List<CocoPanopticSegment>(infos.GetArrayLength());
+            var j = 0;
+            foreach (var s in infos.EnumerateArray())
+            {
+                var sf = new JsonFields(path, $"annotations[{k}].segments_info[{j}]", imageId);
+                var id = sf.Integer(s, "id");
+                sf = new JsonFields(path, $"annotations[{k}].segments_info[{j}]", imageId, id);
+                if (id <= 0 || id > 0xFFFFFF)
+                    throw sf.Error($"segment id {id} is outside 1..16777215 (0 is void; larger ids cannot be encoded as R + 256·G + 256²·B)");
+                long? area = null;
+                if (sf.TryOptional(s, "area", JsonValueKind.Number, out var ar))
+                {
+                    var av = sf.AsInteger(ar, "area");
+                    if (av < 0) throw sf.Error($"negative area {av}");
+                    area = av;
+                }
+                IReadOnlyList<double>? bbox = null;
+                if (sf.TryOptional(s, "bbox", JsonValueKind.Array, out var bb))
+                    bbox = bb.EnumerateArray().Select(v => sf.Number(v, "bbox")).ToArray();
+                segments.Add(new CocoPanopticSegment((uint)id, sf.Int32(s, "category_id"), sf.Flag(s, "iscrowd"), area, bbox));
+                j++;
+            }
+            annotations.Add(new CocoPanopticAnnotation(imageId, fileName, segments));
+            k++;
+        }
+        return new CocoPanopticDataset(images, annotations, categories, path);
+    }
+
+    /// <summary>Writes the data set as COCO panoptic JSON, atomically (a temporary file renamed over the target).</summary>
+    public void Save(string path)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
+            w.WriteStartObject();
+            w.WriteStartArray("images");
+            foreach (var im in Images)
+            {
+                w.WriteStartObject();
+                WriteId(w, "id", im.Id);
+                w.WriteString("file_name", im.FileName);
+                w.WriteNumber("width", im.Width);
+                w.WriteNumber("height", im.Height);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("annotations");
+            foreach (var a in Annotations)
+            {
+                w.WriteStartObject();
+                WriteId(w, "image_id", a.ImageId);
+                w.WriteString("file_name", a.FileName);
+                w.WriteStartArray("segments_info");
+                foreach (var s in a.Segments)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", s.Id);
+                    w.WriteNumber("category_id", s.CategoryId);
+                    w.WriteNumber("iscrowd", s.IsCrowd ? 1 : 0);
+                    if (s.Area is { } area) w.WriteNumber("area", area);
+                    if (s.BoundingBox is { } bbox)
+                    {
+                        w.WriteStartArray("bbox");
+                        foreach (var v in bbox) w.WriteNumberValue(v);
+                        w.WriteEndArray();
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("categories");
+            foreach (var c in Categories)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", c.Id);
+                w.WriteString("name", c.Name);
+                w.WriteString("supercategory", c.Supercategory);
+                w.WriteNumber("isthing", c.IsThing ? 1 : 0);
+                if (c.Color is { } color)
+                {
+                    w.WriteStartArray("color");
+                    foreach (var v in color) w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteId(Utf8JsonWriter w, string name, string id)
+    {
+        if (long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            && n.ToString(System.Globalization.CultureInfo.InvariantCulture) == id)
+            w.WriteNumber(name, n);
+        else
+            w.WriteString(name, id);
+    }
+
+    private void Validate()
+    {
+        var categoryIds = new HashSet<int>();
+        foreach (var c in Categories)
+            if (!categoryIds.Add(c.Id)) throw new DataFormatException($"duplicate category id {c.Id}", Source);
+        var imageIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var im in Images)
+            if (!imageIds.Add(im.Id)) throw new DataFormatException("duplicate image id in 'images'", Source, im.Id);
+
+        var segmentIds = new HashSet<uint>();
+        foreach (var a in Annotations)
+        {
+            if (!_byImage.TryAdd(a.ImageId, a))
+                throw new DataFormatException("two annotations for the same image", Source, a.ImageId);
+            segmentIds.Clear();
+            foreach (var s in a.Segments)
+            {
+                if (s.Id == 0 || s.Id > 0xFFFFFF)
+                    throw new DataFormatException($"segment id {s.Id} is outside 1..16777215", Source, a.ImageId, s.Id);
+                if (!segmentIds.Add(s.Id))
+                    throw new DataFormatException("duplicate segment id in segments_info", Source, a.ImageId, s.Id);
+                if (categoryIds.Count > 0 && !categoryIds.Contains(s.CategoryId))
+                    throw new DataFormatException($"unknown category_id {s.CategoryId} (not in this file's categories)", Source, a.ImageId, s.Id);
+            }
+        }
+    }
+}
