@@ -1,0 +1,87 @@
+namespace Microsoft.ML.Mask2Former.Training.Modeling;
+
+/// <summary>
+/// Named configurations: the published Mask2Former models (COCO panoptic, 133 classes by
+/// default) and the small reference model of the parity tests.
+/// </summary>
+public static class Presets
+{
+    /// <summary>Names accepted by <see cref="Get"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[] { "small", "swin-tiny", "swin-small", "swin-base", "swin-large", "resnet-50", "resnet-101" };
+
+    /// <summary>A preset by name (case-insensitive), with <paramref name="numLabels"/> classes (133 when omitted; 10 for "small").</summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    public static Mask2FormerConfig Get(string name, int? numLabels = null) => name.ToLowerInvariant() switch
+    {
+        "small" => Small(numLabels ?? 10),
+        "swin-tiny" or "swin-t" => SwinTiny(numLabels ?? 133),
+        "swin-small" or "swin-s" => SwinSmall(numLabels ?? 133),
+        "swin-base" or "swin-b" => SwinBase(numLabels ?? 133),
+        "swin-large" or "swin-l" => SwinLarge(numLabels ?? 133),
+        "resnet-50" or "r50" => ResNet50(numLabels ?? 133),
+        "resnet-101" or "r101" => ResNet101(numLabels ?? 133),
+        _ => throw new ArgumentException($"Unknown preset '{name}'; known: {string.Join(", ", Names)}.", nameof(name)),
+    };
+
+    /// <summary>
+    /// The small reference model (../shared/reference/model/small_config.json): Swin embed 32,
+    /// depths 2-2-2-2, heads 1-2-4-8; 64 channels; 2 encoder layers; 3 decoder layers; 12 queries.
+    /// </summary>
+    public static Mask2FormerConfig Small(int numLabels = 10) => new()
+    {
+        Backbone = new SwinConfig { EmbedDim = 32, Depths = new[] { 2, 2, 2, 2 }, NumHeads = new[] { 1, 2, 4, 8 }, DropPathRate = 0.0 },
+        FeatureSize = 64,
+        MaskFeatureSize = 64,
+        HiddenDim = 64,
+        EncoderFeedforwardDim = 128,
+        EncoderLayers = 2,
+        DecoderLayers = 4,
+        NumAttentionHeads = 4,
+        DimFeedforward = 128,
+        NumQueries = 12,
+        Labels = ClassNames(numLabels, "class_"),
+    };
+
+    /// <summary>Mask2Former Swin-T (embed 96, depths 2-2-6-2, heads 3-6-12-24, window 7).</summary>
+    public static Mask2FormerConfig SwinTiny(int numLabels = 133) =>
+        WithSwin(new SwinConfig { EmbedDim = 96, Depths = new[] { 2, 2, 6, 2 }, NumHeads = new[] { 3, 6, 12, 24 }, WindowSize = 7, DropPathRate = 0.3 }, numLabels, 100);
+
+    /// <summary>Mask2Former Swin-S (embed 96, depths 2-2-18-2, heads 3-6-12-24, window 7).</summary>
+    public static Mask2FormerConfig SwinSmall(int numLabels = 133) =>
+        WithSwin(new SwinConfig { EmbedDim = 96, Depths = new[] { 2, 2, 18, 2 }, NumHeads = new[] { 3, 6, 12, 24 }, WindowSize = 7, DropPathRate = 0.3 }, numLabels, 100);
+
+    /// <summary>Mask2Former Swin-B (ImageNet-22k 384: embed 128, depths 2-2-18-2, heads 4-8-16-32, window 12).</summary>
+    public static Mask2FormerConfig SwinBase(int numLabels = 133) =>
+        WithSwin(new SwinConfig { EmbedDim = 128, Depths = new[] { 2, 2, 18, 2 }, NumHeads = new[] { 4, 8, 16, 32 }, WindowSize = 12, DropPathRate = 0.3 }, numLabels, 100);
+
+    /// <summary>Mask2Former Swin-L (ImageNet-22k 384: embed 192, depths 2-2-18-2, heads 6-12-24-48, window 12; 200 queries).</summary>
+    public static Mask2FormerConfig SwinLarge(int numLabels = 133) =>
+        WithSwin(new SwinConfig { EmbedDim = 192, Depths = new[] { 2, 2, 18, 2 }, NumHeads = new[] { 6, 12, 24, 48 }, WindowSize = 12, DropPathRate = 0.3 }, numLabels, 200);
+
+    /// <summary>Mask2Former R50 (bottleneck 3-4-6-3).</summary>
+    public static Mask2FormerConfig ResNet50(int numLabels = 133) => new()
+    {
+        Backbone = new ResNetConfig { Depths = new[] { 3, 4, 6, 3 } },
+        Labels = ClassNames(numLabels, "LABEL_"),
+    };
+
+    /// <summary>Mask2Former R101 (bottleneck 3-4-23-3).</summary>
+    public static Mask2FormerConfig ResNet101(int numLabels = 133) => new()
+    {
+        Backbone = new ResNetConfig { Depths = new[] { 3, 4, 23, 3 } },
+        Labels = ClassNames(numLabels, "LABEL_"),
+    };
+
+    private static Mask2FormerConfig WithSwin(SwinConfig swin, int numLabels, int queries) => new()
+    {
+        Backbone = swin,
+        NumQueries = queries,
+        Labels = ClassNames(numLabels, "LABEL_"),
+    };
+
+    private static string[] ClassNames(int count, string prefix)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+}
