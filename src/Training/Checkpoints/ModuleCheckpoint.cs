@@ -1,0 +1,75 @@
+using Microsoft.ML.Mask2Former.Formats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
+
+/// <summary>
+/// Loads and saves a module's state dict (parameters and persistent buffers) by name from and to
+/// safetensors, with Hugging Face naming. Loading checks every name and shape first; in strict
+/// mode any missing or unexpected name or shape mismatch aborts the load before anything is
+/// copied, with all of them listed.
+/// </summary>
+public static class ModuleCheckpoint
+{
+    /// <summary>Loads <paramref name="path"/> into <paramref name="module"/>.</summary>
+    /// <param name="module">The model.</param>
+    /// <param name="path">A safetensors file.</param>
+    /// <param name="strict">Require an exact match of names and shapes (default).</param>
+    /// <param name="prefix">Only checkpoint names starting with this prefix are considered, with the prefix removed (e.g. a backbone out of a full checkpoint).</param>
+    /// <exception cref="CheckpointMismatchException">Strict and the names or shapes differ.</exception>
+    /// <exception cref="DataFormatException">The file is not valid safetensors, or a dtype cannot be converted.</exception>
+    public static LoadReport Load(nn.Module module, string path, bool strict = true, string prefix = "")
+    {
+        using var file = SafeTensorsFile.Open(path);
+        return Load(module, file, strict, prefix);
+    }
+
+    /// <summary>Loads an open safetensors file into <paramref name="module"/>; see <see cref="Load(nn.Module, string, bool, string)"/>.</summary>
+    public static LoadReport Load(nn.Module module, SafeTensorsFile file, bool strict = true, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var target = module.state_dict();
+        var source = file.Entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(e => e.Name[prefix.Length..], StringComparer.Ordinal);
+        var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Select(k => prefix + k).Order(StringComparer.Ordinal).ToList();
+        var mismatches = new List<ShapeMismatch>();
+        var matched = new List<string>();
+        foreach (var (name, tensor) in target)
+        {
+            if (!source.TryGetValue(name, out var entry)) continue;
+            if (!tensor.shape.SequenceEqual(entry.Shape)) mismatches.Add(new ShapeMismatch(prefix + name, tensor.shape, entry.Shape.ToArray()));
+            else matched.Add(name);
+        }
+        mismatches.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var report = new LoadReport(matched.Select(n => prefix + n).ToList(), missing, unexpected, mismatches);
+        if (strict && !report.IsExact) throw new CheckpointMismatchException(report, file.FilePath);
+
+        using var noGrad = no_grad();
+        foreach (var name in matched)
+        {
+            var destination = target[name];
+            var entry = source[name];
+            var stored = entry.DType.ToScalarType();
+            if (stored != destination.dtype && (!IsFloating(stored) || !IsFloating(destination.dtype)))
+                throw new DataFormatException($"tensor '{entry.Name}' is {entry.DType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", file.FilePath);
+            using var scope = NewDisposeScope();
+            var value = file.ReadTensor(entry);
+            destination.copy_(value);
+        }
+        return report;
+    }
+
+    /// <summary>Writes the state dict of <paramref name="module"/> (every parameter and persistent buffer) to a safetensors file.</summary>
+    public static void Save(nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        SafeTensorsWriter.Save(path, module.state_dict(), metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    private static bool IsFloating(ScalarType type) =>
+        type is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16;
+}
