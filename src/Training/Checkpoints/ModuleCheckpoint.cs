@@ -17,22 +17,24 @@ public static class ModuleCheckpoint
     /// <param name="path">A safetensors file.</param>
     /// <param name="strict">Require an exact match of names and shapes (default).</param>
     /// <param name="prefix">Only checkpoint names starting with this prefix are considered, with the prefix removed (e.g. a backbone out of a full checkpoint).</param>
+    /// <param name="ignore">Checkpoint names (after the prefix) to leave out, neither loaded nor reported as unexpected.</param>
     /// <exception cref="CheckpointMismatchException">Strict and the names or shapes differ.</exception>
     /// <exception cref="DataFormatException">The file is not valid safetensors, or a dtype cannot be converted.</exception>
-    public static LoadReport Load(nn.Module module, string path, bool strict = true, string prefix = "")
+    public static LoadReport Load(nn.Module module, string path, bool strict = true, string prefix = "", Func<string, bool>? ignore = null)
     {
         using var file = SafeTensorsFile.Open(path);
-        return Load(module, file, strict, prefix);
+        return Load(module, file, strict, prefix, ignore);
     }
 
-    /// <summary>Loads an open safetensors file into <paramref name="module"/>; see <see cref="Load(nn.Module, string, bool, string)"/>.</summary>
-    public static LoadReport Load(nn.Module module, SafeTensorsFile file, bool strict = true, string prefix = "")
+    /// <summary>Loads an open safetensors file into <paramref name="module"/>; see <see cref="Load(nn.Module, string, bool, string, Func{string, bool})"/>.</summary>
+    public static LoadReport Load(nn.Module module, SafeTensorsFile file, bool strict = true, string prefix = "", Func<string, bool>? ignore = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(prefix);
         var target = module.state_dict();
         var source = file.Entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .Where(e => ignore is null || !ignore(e.Name[prefix.Length..]))
             .ToDictionary(e => e.Name[prefix.Length..], StringComparer.Ordinal);
         var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         var unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Select(k => prefix + k).Order(StringComparer.Ordinal).ToList();

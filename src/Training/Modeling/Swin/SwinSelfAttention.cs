@@ -23,8 +23,10 @@ public sealed class SwinSelfAttention : nn.Module
         _headDim = dim / heads;
         _window = config.WindowSize;
         var side = 2 * _window - 1;
+        // Built outside any caller dispose scope: module state must outlive the scope it was created in.
         relative_position_bias_table = new Parameter(zeros(side * side, heads));
-        relative_position_index = RelativePositionIndex(_window);
+        relative_position_bias_table.DetachFromDisposeScope();
+        relative_position_index = RelativePositionIndex(_window).DetachFromDisposeScope();
         query = nn.Linear(dim, dim, hasBias: config.QkvBias);
         key = nn.Linear(dim, dim, hasBias: config.QkvBias);
         value = nn.Linear(dim, dim, hasBias: config.QkvBias);

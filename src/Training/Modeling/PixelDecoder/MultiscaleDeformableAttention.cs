@@ -1,0 +1,78 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
+
+/// <summary>
+/// Multi-scale deformable attention (Deformable DETR): each query samples a few points per head
+/// and level around its reference point, at learned offsets, and averages them with learned
+/// weights. Sampling is bilinear with zero padding, done with <c>grid_sample</c> (no custom kernel).
+/// </summary>
+public sealed class MultiscaleDeformableAttention : nn.Module
+{
+    private readonly Linear sampling_offsets;
+    private readonly Linear attention_weights;
+    private readonly Linear value_proj;
+    private readonly Linear output_proj;
+    private readonly int _heads;
+    private readonly int _levels;
+    private readonly int _points;
+    private readonly int _dim;
+
+    /// <summary>Creates the attention for <paramref name="dim"/> channels.</summary>
+    public MultiscaleDeformableAttention(int dim, int heads, int levels, int points) : base(nameof(MultiscaleDeformableAttention))
+    {
+        if (dim % heads != 0) throw new ArgumentException($"dim {dim} is not divisible by {heads} heads.");
+        _dim = dim;
+        _heads = heads;
+        _levels = levels;
+        _points = points;
+        sampling_offsets = nn.Linear(dim, heads * levels * points * 2);
+        attention_weights = nn.Linear(dim, heads * levels * points);
+        value_proj = nn.Linear(dim, dim);
+        output_proj = nn.Linear(dim, dim);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// <paramref name="queries"/> [B, Q, C] (position embedding already added),
+    /// <paramref name="values"/> [B, S, C] flattened over <paramref name="shapes"/> (levels, high-level first as given),
+    /// <paramref name="referencePoints"/> [B, Q, L, 2] normalised (x, y) → [B, Q, C].
+    /// </summary>
+    public Tensor forward(Tensor queries, Tensor values, Tensor referencePoints, IReadOnlyList<(long Height, long Width)> shapes)
+    {
+        using var scope = NewDisposeScope();
+        var batch = queries.shape[0];
+        var count = queries.shape[1];
+        var length = values.shape[1];
+        if (shapes.Sum(s => s.Height * s.Width) != length)
+            throw new ArgumentException($"The level shapes cover {shapes.Sum(s => s.Height * s.Width)} positions but the values have {length}.");
+        var headDim = _dim / _heads;
+        var value = value_proj.forward(values).view(batch, length, _heads, headDim);
+        var offsets = sampling_offsets.forward(queries).view(batch, count, _heads, _levels, _points, 2);
+        var weights = attention_weights.forward(queries).view(batch, count, _heads, _levels * _points).softmax(-1);
+
+        var normalizer = tensor(shapes.SelectMany(s => new float[] { s.Width, s.Height }).ToArray(), new long[] { _levels, 2 }).to(offsets.dtype, offsets.device);
+        var locations = referencePoints.view(batch, count, 1, _levels, 1, 2) + offsets / normalizer.view(1, 1, 1, _levels, 1, 2);
+        var grids = locations.mul(2).sub(1);
+
+        var sampled = new Tensor[_levels];
+        long start = 0;
+        for (var level = 0; level < _levels; level++)
+        {
+            var (h, w) = shapes[level];
+            // [B, h·w, heads, d] → [B·heads, d, h, w]
+            var levelValue = value.narrow(1, start, h * w).flatten(2).transpose(1, 2).reshape(batch * _heads, headDim, h, w);
+            // [B, Q, heads, P, 2] → [B·heads, Q, P, 2]
+            var grid = grids.select(3, level).transpose(1, 2).flatten(0, 1);
+            sampled[level] = nn.functional.grid_sample(levelValue, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+            start += h * w;
+        }
+        // [B·heads, d, Q, L·P] · [B·heads, 1, Q, L·P] summed over the samples.
+        var stacked = stack(sampled, -2).flatten(-2);
+        var attention = weights.transpose(1, 2).reshape(batch * _heads, 1, count, _levels * _points);
+        var output = (stacked * attention).sum(-1).view(batch, _heads * headDim, count).transpose(1, 2);
+        return output_proj.forward(output).MoveToOuterDisposeScope();
+    }
+}
