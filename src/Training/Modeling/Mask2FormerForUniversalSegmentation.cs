@@ -28,6 +28,7 @@ public sealed class Mask2FormerForUniversalSegmentation : nn.Module<Tensor, Mask
         class_predictor = nn.Linear(config.HiddenDim, config.NumLabels + 1);
         criterion = new ClassWeights(config);
         RegisterComponents();
+        WeightInitialization.Apply(this);
     }
 
     /// <summary>The configuration the network was built from.</summary>

@@ -45,6 +45,13 @@ public sealed class Mask2FormerPixelDecoder : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>Zero level embeddings, as the reference initialises them.</summary>
+    internal void ResetLevelEmbedding()
+    {
+        using var noGrad = no_grad();
+        level_embed.zero_();
+    }
+
     /// <summary>Backbone maps (strides 4, 8, 16, 32) → decoder output.</summary>
     public PixelDecoderOutput forward(IReadOnlyList<Tensor> features, bool keepEncoderLayers = false)
     {

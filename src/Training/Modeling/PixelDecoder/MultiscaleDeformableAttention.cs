@@ -36,6 +36,38 @@ public sealed class MultiscaleDeformableAttention : nn.Module
     }
 
     /// <summary>
+    /// Deformable DETR's initialisation: zero offset weights with biases pointing each head in its
+    /// own direction (point k at distance k + 1), uniform attention, Xavier projections.
+    /// </summary>
+    internal void ResetParameters()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        nn.init.zeros_(sampling_offsets.weight!);
+        var bias = new float[_heads * _levels * _points * 2];
+        for (var h = 0; h < _heads; h++)
+        {
+            var theta = h * (2.0 * Math.PI / _heads);
+            var (x, y) = (Math.Cos(theta), Math.Sin(theta));
+            var scale = Math.Max(Math.Abs(x), Math.Abs(y));
+            for (var l = 0; l < _levels; l++)
+            for (var p = 0; p < _points; p++)
+            {
+                var i = ((h * _levels + l) * _points + p) * 2;
+                bias[i] = (float)(x / scale * (p + 1));
+                bias[i + 1] = (float)(y / scale * (p + 1));
+            }
+        }
+        sampling_offsets.bias!.copy_(tensor(bias));
+        nn.init.zeros_(attention_weights.weight!);
+        nn.init.zeros_(attention_weights.bias!);
+        nn.init.xavier_uniform_(value_proj.weight!);
+        nn.init.zeros_(value_proj.bias!);
+        nn.init.xavier_uniform_(output_proj.weight!);
+        nn.init.zeros_(output_proj.bias!);
+    }
+
+    /// <summary>
     /// <paramref name="queries"/> [B, Q, C] (position embedding already added),
     /// <paramref name="values"/> [B, S, C] flattened over <paramref name="shapes"/> (levels, high-level first as given),
     /// <paramref name="referencePoints"/> [B, Q, L, 2] normalised (x, y) → [B, Q, C].

@@ -36,6 +36,14 @@ public sealed class ResNetBackbone : Backbone
         RegisterComponents();
     }
 
+    /// <summary>torchvision's initialisation: He-normal (fan-out, ReLU) convolutions; the frozen norms stay identities.</summary>
+    internal void ResetParameters()
+    {
+        using var noGrad = no_grad();
+        foreach (var module in modules())
+            if (module is Conv2d conv) nn.init.kaiming_normal_(conv.weight!, 0, nn.init.FanInOut.FanOut, nn.init.NonlinearityType.ReLU);
+    }
+
     /// <inheritdoc/>
     public override IReadOnlyList<int> OutChannels => _config.OutChannels;
 
