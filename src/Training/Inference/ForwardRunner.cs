@@ -1,0 +1,73 @@
+using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
+using Microsoft.ML.Mask2Former.Training.Modeling;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Mask2Former.Training.Inference;
+
+/// <summary>
+/// Runs a model over every <c>&lt;prefix&gt;pixel_values</c> tensor of a safetensors file and writes
+/// <c>&lt;prefix&gt;class_queries_logits</c> and <c>&lt;prefix&gt;masks_queries_logits</c> (what
+/// <c>m2f forward</c> does; used to compare with other implementations).
+/// </summary>
+public static class ForwardRunner
+{
+    /// <summary>The suffix that marks an input tensor.</summary>
+    public const string InputSuffix = "pixel_values";
+
+    /// <summary>
+    /// Loads the model in <paramref name="modelDirectory"/> (<c>config.json</c> + <c>model.safetensors</c>),
+    /// runs every input of <paramref name="inputsPath"/> and writes the logits to <paramref name="outputPath"/> (atomically).
+    /// </summary>
+    /// <returns>The prefixes that were run, in name order.</returns>
+    /// <exception cref="DataFormatException">A file is malformed, the weights do not fit the configuration, or no input is found.</exception>
+    /// <exception cref="ArgumentException">An input is not [B, C, H, W] floating point.</exception>
+    public static IReadOnlyList<string> Run(string modelDirectory, string inputsPath, string outputPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
+        ArgumentException.ThrowIfNullOrEmpty(inputsPath);
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        if (!Directory.Exists(modelDirectory)) throw new DirectoryNotFoundException($"model folder not found: {Path.GetFullPath(modelDirectory)}");
+        Mask2FormerForUniversalSegmentation network;
+        try
+        {
+            network = Mask2FormerForUniversalSegmentation.FromPretrained(modelDirectory);
+        }
+        catch (CheckpointMismatchException e)
+        {
+            throw new DataFormatException(e.Message, e.FilePath, inner: e);
+        }
+        using (network)
+        using (var inputs = SafeTensorsFile.Open(inputsPath))
+        {
+            var entries = inputs.Entries.Where(e => e.Name.EndsWith(InputSuffix, StringComparison.Ordinal)).ToList();
+            if (entries.Count == 0)
+                throw new DataFormatException($"no tensor named '<prefix>{InputSuffix}' (of {inputs.Entries.Count} tensors)", inputs.FilePath);
+            var results = new List<KeyValuePair<string, Tensor>>();
+            try
+            {
+                using var noGrad = no_grad();
+                foreach (var entry in entries)
+                {
+                    var prefix = entry.Name[..^InputSuffix.Length];
+                    using var scope = NewDisposeScope();
+                    var pixels = inputs.ReadTensor(entry);
+                    if (pixels.dtype != ScalarType.Float32) pixels = pixels.to(ScalarType.Float32);
+                    using var output = network.forward(pixels);
+                    results.Add(KeyValuePair.Create(prefix + "class_queries_logits", output.ClassQueriesLogits.clone().DetachFromDisposeScope()));
+                    results.Add(KeyValuePair.Create(prefix + "masks_queries_logits", output.MasksQueriesLogits.clone().DetachFromDisposeScope()));
+                }
+                SafeTensorsWriter.Save(outputPath, results);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{e.Message} (in {inputs.FilePath})", e);
+            }
+            finally
+            {
+                foreach (var (_, t) in results) t.Dispose();
+            }
+            return entries.Select(e => e.Name[..^InputSuffix.Length]).ToList();
+        }
+    }
+}
