@@ -1,6 +1,10 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
 
@@ -14,10 +18,20 @@ namespace Mask2Former.Benchmarks;
 /// step); the peak resident memory of each case is printed after it
 /// (<c>dotnet run -c Release --project eng/Benchmarks -- --filter '*ModelForward*'</c>).
 /// </summary>
-[InProcess]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[Config(typeof(InProcessMonitoring))]
 public class ModelForwardBenchmarks
 {
+    /// <summary>In process (the native libtorch needs the repository's build step), 1 warm-up and 5 measured forwards.</summary>
+    private sealed class InProcessMonitoring : ManualConfig
+    {
+        public InProcessMonitoring()
+        {
+            AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
+                .WithToolchain(InProcessEmitToolchain.Instance));
+            AddColumn(StatisticColumn.Median);
+        }
+    }
+
     private Mask2FormerForUniversalSegmentation _network = null!;
     private Tensor _input = null!;
 
