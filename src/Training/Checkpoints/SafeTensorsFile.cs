@@ -18,6 +18,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>Largest header accepted (the limit of the reference Rust implementation).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    // Bytes copied per step between the mapping and a tensor (well below what a span addresses).
+    internal const int ChunkBytes = 1 << 28;
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
@@ -131,10 +134,22 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public Tensor ReadTensor(SafeTensorsEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        ObjectDisposedException.ThrowIf(_pointer is null && DataLength > 0, this);
         var tensor = empty(entry.ShapeArray, entry.DType.ToScalarType());
         try
         {
-            GetBytes(entry).CopyTo(tensor.bytes);
+            // Chunked, so tensors beyond what one span can address are read too.
+            var elementSize = entry.DType.ElementSize();
+            var flat = tensor.view(-1);
+            var chunk = ChunkBytes / elementSize;
+            for (long first = 0; first < entry.ElementCount; first += chunk)
+            {
+                var count = Math.Min(chunk, entry.ElementCount - first);
+                var source = new ReadOnlySpan<byte>(_pointer + _dataStart + entry.Begin + first * elementSize, (int)(count * elementSize));
+                using var slice = flat.narrow(0, first, count);
+                source.CopyTo(slice.bytes);
+            }
+            flat.Dispose();
             return tensor;
         }
         catch

@@ -60,9 +60,12 @@ public static class SafeTensorsWriter
         foreach (var (name, tensor) in tensors)
         {
             using var scope = NewDisposeScope();
-            var cpu = tensor.detach().cpu().contiguous();
-            var bytes = cpu.bytes;
-            stream.Write(bytes);
+            var flat = tensor.detach().cpu().contiguous().view(-1);
+            var elementSize = SafeTensorsDTypes.FromScalarType(tensor.dtype).ElementSize();
+            // Chunked, so tensors beyond what one span can address are written too.
+            var chunk = SafeTensorsFile.ChunkBytes / elementSize;
+            for (long first = 0; first < flat.numel(); first += chunk)
+                stream.Write(flat.narrow(0, first, Math.Min(chunk, flat.numel() - first)).bytes);
         }
     }
 
