@@ -706,13 +706,31 @@ public sealed class PngRowReader : IDisposable
         for (; i < n; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i) & 0x00FFFFFFu;
     }
 
+    private static void ByteToInt(ReadOnlySpan<byte> bytes, Span<int> ints)
+    {
+        var n = bytes.Length;
+        ref var s = ref MemoryMarshal.GetReference(bytes);
+        ref var d = ref MemoryMarshal.GetReference(ints);
+        var x = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; x + 16 <= n; x += 16)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.WidenLower(Vector128.LoadUnsafe(ref s, (nuint)x).ToVector256()));
+                lo.AsInt32().StoreUnsafe(ref d, (nuint)x);
+                hi.AsInt32().StoreUnsafe(ref d, (nuint)(x + 8));
+            }
+        }
+        for (; x < n; x++) Unsafe.Add(ref d, x) = Unsafe.Add(ref s, x);
+    }
+
     private static void SamplesToLabels(ReadOnlySpan<byte> row, Span<int> labels, int depth)
     {
         var n = labels.Length;
         switch (depth)
         {
             case 8:
-                for (var x = 0; x < n; x++) labels[x] = row[x];
+                ByteToInt(row[..n], labels);
                 break;
             case 16:
                 for (var x = 0; x < n; x++) labels[x] = row[2 * x] << 8 | row[2 * x + 1];
