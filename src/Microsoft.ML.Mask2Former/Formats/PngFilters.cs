@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -156,39 +157,67 @@ internal static class PngFilters
         // First pixel: a = c = 0, so the predictor is b.
         var a = AddBytes(Read3(ref x), Read3(ref p)) & 0xFFFFFFu;
         Write3(ref x, a);
-        var c = Read3(ref p);
         var i = 3;
-        if (BitConverter.IsLittleEndian && n >= 7)
+        while (i + 3 <= n)
         {
-            // Whole-word loads and stores: the word stored at i carries byte i + 3 through
-            // unchanged, so it is read (as the low byte of the next pixel's word) first.
-            var next = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, 3));
-            for (; i + 7 <= n; i += 3)
+            var b = Read3(ref Unsafe.Add(ref p, i));
+            var c = Read3(ref Unsafe.Add(ref p, i - 3));
+            if (b == c)
             {
-                var raw = next & 0xFFFFFFu;
-                next = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, i + 3));
-                var b = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, i)) & 0xFFFFFFu;
-                uint predicted;
-                if (b == c || a == b) predicted = a;
-                else if (a == c) predicted = b;
-                else predicted = PredictBytes(a, b, c);
-                a = AddBytes(raw, predicted) & 0xFFFFFFu;
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref x, i), a | next << 24);
-                c = b;
+                // Where the row above repeats its left neighbour, pa = 0 and the predictor is the
+                // left pixel: the stretch is a Sub run, long ones decoded with the vector prefix sum.
+                var end = SameAsLeftUntil(ref p, i + 3, n);
+                if (end - i >= 48 && Ssse3.IsSupported)
+                {
+                    ref var runStart = ref Unsafe.Add(ref x, i - 3);
+                    var length = end - i + 3;
+                    for (var k = UndoSub3(ref runStart, length); k < length; k++) Unsafe.Add(ref runStart, k) += Unsafe.Add(ref runStart, k - 3);
+                    a = Read3(ref Unsafe.Add(ref x, end - 3));
+                    i = end;
+                    continue;
+                }
+                for (; i < end; i += 3)
+                {
+                    ref var xr = ref Unsafe.Add(ref x, i);
+                    a = AddBytes(Read3(ref xr), a) & 0xFFFFFFu;
+                    Write3(ref xr, a);
+                }
+                continue;
+            }
+            uint predicted;
+            if (a == b) predicted = a;
+            else if (a == c) predicted = b;
+            else predicted = PredictBytes(a, b, c);
+            ref var xi = ref Unsafe.Add(ref x, i);
+            a = AddBytes(Read3(ref xi), predicted) & 0xFFFFFFu;
+            Write3(ref xi, a);
+            i += 3;
+        }
+    }
+
+    /// <summary>
+    /// The first pixel offset at or after <paramref name="i"/> (a multiple of 3) whose 3 bytes in
+    /// <paramref name="p"/> differ from the pixel before it, or <paramref name="n"/>.
+    /// </summary>
+    private static int SameAsLeftUntil(ref byte p, int i, int n)
+    {
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 15)
+            {
+                var diff = ~Vector128.Equals(Vector128.LoadUnsafe(ref p, (nuint)i), Vector128.LoadUnsafe(ref p, (nuint)(i - 3)));
+                // Fifteen bytes (five whole pixels) per step.
+                var bits = diff.ExtractMostSignificantBits() & 0x7FFFu;
+                if (bits != 0) return i + BitOperations.TrailingZeroCount(bits) / 3 * 3;
             }
         }
         for (; i + 3 <= n; i += 3)
         {
-            ref var xi = ref Unsafe.Add(ref x, i);
-            var b = Read3(ref Unsafe.Add(ref p, i));
-            uint predicted;
-            if (b == c || a == b) predicted = a;
-            else if (a == c) predicted = b;
-            else predicted = PredictBytes(a, b, c);
-            a = AddBytes(Read3(ref xi), predicted) & 0xFFFFFFu;
-            Write3(ref xi, a);
-            c = b;
+            if (Unsafe.Add(ref p, i) != Unsafe.Add(ref p, i - 3) || Unsafe.Add(ref p, i + 1) != Unsafe.Add(ref p, i - 2)
+                || Unsafe.Add(ref p, i + 2) != Unsafe.Add(ref p, i - 1))
+                return i;
         }
+        return n;
     }
 
     private static void UndoPaeth4(Span<byte> cur, ReadOnlySpan<byte> prev)

@@ -169,6 +169,48 @@ public sealed class PngTests
     }
 
     [TestMethod]
+    public void EveryFilterOnPiecewiseConstantRowsLikeSegmentMaps()
+    {
+        // Runs of 1 to 300 equal pixels, rows that repeat or shift the one above: the shapes
+        // for which the decoder takes its run and vector paths (Sub prefix sums, Paeth runs).
+        var rng = new Random(31);
+        foreach (var type in new[] { PngColorType.Rgb, PngColorType.Rgba })
+        {
+            const int w = 700, h = 12;
+            var channels = type == PngColorType.Rgb ? 3 : 4;
+            var samples = new int[w * h * channels];
+            for (var y = 0; y < h; y++)
+            {
+                // 0: runs of one colour; 1: the row above; 2: the row above shifted; 3: a gradient
+                // (under a row of runs, Paeth then predicts from the left over long stretches of changing pixels).
+                var mode = y % 2 == 1 ? 3 : rng.Next(3);
+                for (var x = 0; x < w;)
+                {
+                    var run = rng.Next(1, 301);
+                    var color = Enumerable.Range(0, channels).Select(_ => rng.Next(256)).ToArray();
+                    for (var j = 0; j < run && x < w; j++, x++)
+                    {
+                        for (var k = 0; k < channels; k++)
+                        {
+                            var above = y > 0 ? samples[((y - 1) * w + Math.Min(w - 1, x + (mode == 2 ? 3 : 0))) * channels + k] : 0;
+                            samples[(y * w + x) * channels + k] = mode switch
+                            {
+                                3 => (color[k] + 7 * j + 3 * k) & 255,
+                                _ when mode == 0 || y == 0 => color[k],
+                                _ => above,
+                            };
+                        }
+                    }
+                }
+            }
+            var image = new TestImage(w, h, type, 8, samples);
+            for (var filter = 0; filter <= 4; filter++)
+                AssertDecodes(image, false, PngTestFiles.Encode(image, filterOf: _ => filter), $"{type} filter {filter} on runs");
+            AssertDecodes(image, false, PngTestFiles.Encode(image, filterOf: r => (r * 3) % 5), $"{type} mixed filters on runs");
+        }
+    }
+
+    [TestMethod]
     public void AncillaryChunksAreSkippedWhereverTheyAre()
     {
         var image = TestImage.Random(5, 4, PngColorType.Rgb, 8, 5);
