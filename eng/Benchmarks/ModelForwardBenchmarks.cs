@@ -21,17 +21,6 @@ namespace Mask2Former.Benchmarks;
 [Config(typeof(InProcessMonitoring))]
 public class ModelForwardBenchmarks
 {
-    /// <summary>In process (the native libtorch needs the repository's build step), 1 warm-up and 5 measured forwards.</summary>
-    private sealed class InProcessMonitoring : ManualConfig
-    {
-        public InProcessMonitoring()
-        {
-            AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
-                .WithToolchain(InProcessEmitToolchain.Instance));
-            AddColumn(StatisticColumn.Median);
-        }
-    }
-
     private Mask2FormerForUniversalSegmentation _network = null!;
     private Tensor _input = null!;
 

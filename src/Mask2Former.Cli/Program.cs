@@ -15,7 +15,6 @@ public static class Program
         var root = new RootCommand("m2f: Mask2Former for .NET: evaluate, segment, train and export from the shell.");
         var eval = new Command("eval", "Evaluate predictions against ground truth (panoptic PQ, COCO AP, semantic mIoU).");
         eval.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
-        eval.Subcommands.Add(EvalInstancesCommand.Create(stdout, stderr));
         eval.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
         root.Subcommands.Add(eval);
         root.Subcommands.Add(ForwardCommand.Create(stdout, stderr));

@@ -63,7 +63,7 @@ public sealed class PanopticBadInputTests
         {
             var stdout = new StringWriter();
             var stderr = new StringWriter();
-            var code = Mask2Former.Cli.Program.Run(
+            var code = global::Mask2Former.Cli.Program.Run(
                 ["eval", "panoptic", "--gt-json", GtJson, "--gt-folder", GtFolder, "--pred-json", PredJson, "--pred-folder", PredFolder],
                 stdout, stderr);
             return (code, stdout.ToString(), stderr.ToString());
@@ -292,7 +292,7 @@ public sealed class PanopticBadInputTests
     public void CliUsageErrorsExitWithTwo()
     {
         var stderr = new StringWriter();
-        Assert.AreEqual(2, Mask2Former.Cli.Program.Run(["eval", "panoptic", "--gt-json", "x.json"], new StringWriter(), stderr));
+        Assert.AreEqual(2, global::Mask2Former.Cli.Program.Run(["eval", "panoptic", "--gt-json", "x.json"], new StringWriter(), stderr));
         StringAssert.Contains(stderr.ToString(), "--gt-folder");
     }
 }

@@ -125,7 +125,7 @@ public sealed class PanopticSegmentationMetrics
     /// <summary>
     /// Writes the metrics in the layout of the reference <c>expected.json</c>: <c>panoptic</c> with
     /// All / Things / Stuff {pq, sq, rq, n} and <c>per_class</c> {pq, sq, rq}, and
-    /// <c>panoptic_counts</c> with per-category tp, fp, fn and iou.
+    /// <c>panoptic_counts</c> with tp, fp, fn and iou of every category that occurred.
     /// </summary>
     public void WriteJson(Utf8JsonWriter w)
     {
@@ -148,6 +148,7 @@ public sealed class PanopticSegmentationMetrics
         w.WriteStartObject("panoptic_counts");
         foreach (var c in PerClass)
         {
+            if (!c.IsCounted) continue;
             w.WriteStartObject(c.CategoryId.ToString(CultureInfo.InvariantCulture));
             w.WriteNumber("tp", c.Counts.TruePositives);
             w.WriteNumber("fp", c.Counts.FalsePositives);

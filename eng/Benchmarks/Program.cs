@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+
+namespace Mask2Former.Benchmarks;
+
+/// <summary>
+/// Runs the benchmarks: <c>dotnet run -c Release --project eng/Benchmarks -- --filter '*Panoptic*'</c>
+/// (any BenchmarkDotNet arguments). Data sets are generated once into <see cref="RepoPaths.DataCache"/>.
+/// </summary>
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
