@@ -18,6 +18,7 @@ public static class Program
         eval.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
         root.Subcommands.Add(eval);
         root.Subcommands.Add(ForwardCommand.Create(stdout, stderr));
+        CommandHooks.AddAll(root, eval, stdout, stderr);
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

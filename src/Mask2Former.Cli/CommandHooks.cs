@@ -1,0 +1,40 @@
+using System.CommandLine;
+
+namespace Mask2Former.Cli;
+
+/// <summary>
+/// Where each command file adds itself to the command tree. A command lives in one file under
+/// Commands/ that implements one of these partial methods, so commands are added or removed
+/// without touching <see cref="Program"/>; an unimplemented hook compiles to nothing.
+/// </summary>
+internal static partial class CommandHooks
+{
+    /// <summary>Adds <c>m2f eval instances</c>.</summary>
+    static partial void AddEvalInstances(Command eval, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f segment</c>.</summary>
+    static partial void AddSegment(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f train</c>.</summary>
+    static partial void AddTrain(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f export</c>.</summary>
+    static partial void AddExport(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f sweep</c>.</summary>
+    static partial void AddSweep(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f render</c>.</summary>
+    static partial void AddRender(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds every optional command to the tree.</summary>
+    public static void AddAll(RootCommand root, Command eval, TextWriter stdout, TextWriter stderr)
+    {
+        AddEvalInstances(eval, stdout, stderr);
+        AddSegment(root, stdout, stderr);
+        AddTrain(root, stdout, stderr);
+        AddExport(root, stdout, stderr);
+        AddSweep(root, stdout, stderr);
+        AddRender(root, stdout, stderr);
+    }
+}
