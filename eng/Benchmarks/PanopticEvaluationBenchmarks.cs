@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Jobs;
 using Microsoft.ML.Mask2Former.Evaluation;
 
 namespace Mask2Former.Benchmarks;
@@ -21,7 +20,17 @@ public class PanopticEvaluationBenchmarks
     public int Threads { get; set; }
 
     [GlobalSetup]
-    public void Setup() => _set = EvaluationSet.Ensure(Path.Combine(RepoPaths.DataCache, $"eval-{Images}"), Images);
+    public void Setup()
+    {
+        _set = EvaluationSet.Ensure(Path.Combine(RepoPaths.DataCache, $"eval-{Images}"), Images);
+        GC.Collect();
+        PeakMemory.Reset();
+    }
+
+    /// <summary>Peak resident memory over the measured runs: the evaluator streams PNG rows, so it stays near the runtime's own footprint.</summary>
+    [GlobalCleanup]
+    public void Cleanup() =>
+        Console.WriteLine($"// {Images} images, {Threads} thread(s): peak resident memory {PeakMemory.ResidentBytes() / 1e6:F0} MB (process, since setup)");
 
     [Benchmark]
     public double PanopticQuality() =>
