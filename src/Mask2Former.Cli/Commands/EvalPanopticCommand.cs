@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Rendering;
 
 namespace Mask2Former.Cli.Commands;
 
@@ -22,10 +23,11 @@ internal static class EvalPanopticCommand
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
         var perClass = new Option<bool>("--per-class") { Description = "Also print the per-class table." };
+        var chart = new Option<FileInfo?>("--chart") { Description = "Also draw a per-class PQ bar chart to this PNG file." };
 
         var command = new Command("panoptic", "Panoptic quality (PQ, SQ, RQ; all, things, stuff, per class), identical to COCO panopticapi pq_compute.")
         {
-            gtJson, gtFolder, predJson, predFolder, json, threads, perClass,
+            gtJson, gtFolder, predJson, predFolder, json, threads, perClass, chart,
         };
         command.SetAction(parse => CliExit.Guard(stderr, () =>
         {
@@ -43,6 +45,8 @@ internal static class EvalPanopticCommand
             stderr.WriteLine($"Evaluated {metrics.ImageCount} images in {watch.Elapsed.TotalSeconds:F2} s.");
             if (parse.GetValue(json) is { } output)
                 JsonOutput.Write(output.FullName, w => metrics.WriteJson(w));
+            if (parse.GetValue(chart) is { } chartFile)
+                PanopticQualityChart.Save(chartFile.FullName, metrics);
             return CliExit.Ok;
         }));
         return command;
