@@ -37,7 +37,7 @@ internal sealed class EvaluationSet
         var things = categories.Where(c => c.IsThing).Select(c => c.Id).ToArray();
         var stuff = categories.Where(c => !c.IsThing).Select(c => c.Id).ToArray();
 
-        var gtImages = new CocoPanopticImage[images];
+        var gtImages = new CocoImage[images];
         var gtAnnotations = new CocoPanopticAnnotation[images];
         var predAnnotations = new CocoPanopticAnnotation[images];
         Parallel.For(0, images, i =>
@@ -53,7 +53,7 @@ internal sealed class EvaluationSet
             var predSegments = predScene.Render(predMap, width, height, withAreas: false);
             Png.WriteIds(Path.Combine(set.GtFolder, name + ".png"), gtMap, width, height);
             Png.WriteIds(Path.Combine(set.PredFolder, name + ".png"), predMap, width, height);
-            gtImages[i] = new CocoPanopticImage(id, name + ".jpg", width, height);
+            gtImages[i] = new CocoImage(id, name + ".jpg", width, height);
             gtAnnotations[i] = new CocoPanopticAnnotation(id, name + ".png", gtSegments);
             predAnnotations[i] = new CocoPanopticAnnotation(id, name + ".png", predSegments);
         });

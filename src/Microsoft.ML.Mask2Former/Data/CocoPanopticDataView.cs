@@ -12,7 +12,7 @@ public sealed class CocoPanopticDataView : IDataView
 {
     private readonly string _pngFolder;
     private readonly string? _imageFolder;
-    private readonly Dictionary<string, CocoPanopticImage> _images;
+    private readonly Dictionary<string, CocoImage> _images;
 
     /// <summary>Creates the view over a loaded data set.</summary>
     /// <param name="dataset">The COCO panoptic JSON, loaded.</param>

@@ -21,7 +21,7 @@ public sealed class CocoPanopticDataset
     /// <param name="annotations">One annotation per image.</param>
     /// <param name="categories">The <c>categories</c> list (may be empty for prediction files).</param>
     /// <param name="source">A name used in error messages (a file path, or a description).</param>
-    public CocoPanopticDataset(IReadOnlyList<CocoPanopticImage> images, IReadOnlyList<CocoPanopticAnnotation> annotations,
+    public CocoPanopticDataset(IReadOnlyList<CocoImage> images, IReadOnlyList<CocoPanopticAnnotation> annotations,
         IReadOnlyList<CocoPanopticCategory> categories, string source = "<memory>")
     {
         Images = images;
@@ -33,7 +33,7 @@ public sealed class CocoPanopticDataset
     }
 
     /// <summary>The <c>images</c> list, in file order.</summary>
-    public IReadOnlyList<CocoPanopticImage> Images { get; }
+    public IReadOnlyList<CocoImage> Images { get; }
 
     /// <summary>The <c>annotations</c> list, in file order.</summary>
     public IReadOnlyList<CocoPanopticAnnotation> Annotations { get; }
@@ -75,7 +75,7 @@ public sealed class CocoPanopticDataset
             }
         }
 
-        var images = new List<CocoPanopticImage>();
+        var images = new List<CocoImage>();
         if (top.TryOptional(root, "images", JsonValueKind.Array, out var imgs))
         {
             var i = 0;
@@ -84,7 +84,7 @@ public sealed class CocoPanopticDataset
                 var f = new JsonFields(path, $"images[{i++}]");
                 var id = f.Id(im, "id");
                 f = new JsonFields(path, $"images[{i - 1}]", id);
-                images.Add(new CocoPanopticImage(id, f.String(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
+                images.Add(new CocoImage(id, f.String(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
             }
         }
 
@@ -137,7 +137,7 @@ public sealed class CocoPanopticDataset
             foreach (var im in Images)
             {
                 w.WriteStartObject();
-                WriteId(w, "id", im.Id);
+                CocoIds.Write(w, "id", im.Id);
                 w.WriteString("file_name", im.FileName);
                 w.WriteNumber("width", im.Width);
                 w.WriteNumber("height", im.Height);
@@ -148,7 +148,7 @@ public sealed class CocoPanopticDataset
             foreach (var a in Annotations)
             {
                 w.WriteStartObject();
-                WriteId(w, "image_id", a.ImageId);
+                CocoIds.Write(w, "image_id", a.ImageId);
                 w.WriteString("file_name", a.FileName);
                 w.WriteStartArray("segments_info");
                 foreach (var s in a.Segments)
@@ -189,15 +189,6 @@ public sealed class CocoPanopticDataset
             w.WriteEndArray();
             w.WriteEndObject();
         });
-    }
-
-    private static void WriteId(Utf8JsonWriter w, string name, string id)
-    {
-        if (long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            && n.ToString(System.Globalization.CultureInfo.InvariantCulture) == id)
-            w.WriteNumber(name, n);
-        else
-            w.WriteString(name, id);
     }
 
     private void Validate()

@@ -49,7 +49,7 @@ public sealed class PanopticBadInputTests
                 Png.WriteIds(GtPng(i), GtMaps[i], W, H);
                 Png.WriteIds(PredPng(i), PredMaps[i], W, H);
             }
-            var images = new[] { new CocoPanopticImage("1", "1.jpg", W, H), new CocoPanopticImage("2", "2.jpg", W, H) };
+            var images = new[] { new CocoImage("1", "1.jpg", W, H), new CocoImage("2", "2.jpg", W, H) };
             new CocoPanopticDataset(images,
                 [new("1", "1.png", GtSegments[0]), new("2", "2.png", GtSegments[1])], Categories).Save(GtJson);
             new CocoPanopticDataset([],

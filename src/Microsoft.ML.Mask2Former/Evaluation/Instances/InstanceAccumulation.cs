@@ -1,0 +1,121 @@
+namespace Microsoft.ML.Mask2Former.Evaluation;
+
+/// <summary>
+/// COCOeval's <c>accumulate</c>: precision at the 101 recall thresholds, recall, and the score
+/// at each precision point, per IoU threshold, category, area range and detection limit.
+/// Arrays are flat in numpy's C order: precision and scores [T, R, K, A, M], recall [T, K, A, M].
+/// Entries stay −1 where a category has no ground truth that counts.
+/// </summary>
+internal sealed class InstanceAccumulation
+{
+    public InstanceAccumulation(int categories)
+    {
+        K = categories;
+        Precision = new double[CocoEvalParameters.T * CocoEvalParameters.R * K * CocoEvalParameters.A * CocoEvalParameters.M];
+        Scores = new double[Precision.Length];
+        Recall = new double[CocoEvalParameters.T * K * CocoEvalParameters.A * CocoEvalParameters.M];
+        Array.Fill(Precision, -1);
+        Array.Fill(Scores, -1);
+        Array.Fill(Recall, -1);
+    }
+
+    public int K { get; }
+    public double[] Precision { get; }
+    public double[] Scores { get; }
+    public double[] Recall { get; }
+
+    public int PrecisionIndex(int t, int r, int k, int a, int m) =>
+        (((t * CocoEvalParameters.R + r) * K + k) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m;
+
+    public int RecallIndex(int t, int k, int a, int m) => ((t * K + k) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m;
+
+    /// <summary>
+    /// Fills category <paramref name="k"/> from its per-image evaluations, in image order (the
+    /// order that breaks score ties). Categories are independent, so they may run in parallel.
+    /// </summary>
+    public void AddCategory(int k, IReadOnlyList<InstanceImageEvaluation> images)
+    {
+        if (images.Count == 0) return;
+        var recallThresholds = CocoEvalParameters.RecallThresholds;
+        var total = 0;
+        foreach (var e in images) total += e.Scores.Length;
+        var scores = new double[total];
+        var matched = new ushort[total];
+        var ignored = new ushort[total];
+        var order = new int[total];
+        var rc = new double[total];
+        var pr = new double[total];
+
+        for (var a = 0; a < CocoEvalParameters.A; a++)
+        {
+            var npig = 0;
+            foreach (var e in images) npig += e.NonIgnoredGroundTruth[a];
+            for (var m = 0; m < CocoEvalParameters.M; m++)
+            {
+                if (npig == 0) continue;
+                var maxDet = CocoEvalParameters.MaxDetections[m];
+                // Concatenate each image's first maxDet detections, then rank them all by score, stably.
+                var nd = 0;
+                foreach (var e in images)
+                {
+                    var take = Math.Min(maxDet, e.Scores.Length);
+                    for (var i = 0; i < take; i++)
+                    {
+                        scores[nd] = e.Scores[i];
+                        matched[nd] = e.Matched[a][i];
+                        ignored[nd] = e.Ignored[a][i];
+                        order[nd] = nd;
+                        nd++;
+                    }
+                }
+                var ranked = order.AsSpan(0, nd);
+                var keys = scores;
+                ranked.Sort((x, y) =>
+                {
+                    var c = keys[y].CompareTo(keys[x]);
+                    return c != 0 ? c : x.CompareTo(y);
+                });
+
+                for (var t = 0; t < CocoEvalParameters.T; t++)
+                {
+                    var bit = 1 << t;
+                    double tpSum = 0, fpSum = 0;
+                    for (var i = 0; i < nd; i++)
+                    {
+                        var j = ranked[i];
+                        if ((ignored[j] & bit) == 0)
+                        {
+                            if ((matched[j] & bit) != 0) tpSum++;
+                            else fpSum++;
+                        }
+                        rc[i] = tpSum / npig;
+                        pr[i] = tpSum / (fpSum + tpSum + CocoEvalParameters.Epsilon);
+                    }
+                    Recall[RecallIndex(t, k, a, m)] = nd > 0 ? rc[nd - 1] : 0;
+                    // Precision envelope: non-increasing from the right.
+                    for (var i = nd - 1; i > 0; i--)
+                    {
+                        if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+                    }
+                    // np.searchsorted(rc, recThrs, side='left'); past the end, precision stays 0.
+                    var pi = 0;
+                    for (var r = 0; r < recallThresholds.Length; r++)
+                    {
+                        while (pi < nd && rc[pi] < recallThresholds[r]) pi++;
+                        var index = PrecisionIndex(t, r, k, a, m);
+                        if (pi < nd)
+                        {
+                            Precision[index] = pr[pi];
+                            Scores[index] = scores[ranked[pi]];
+                        }
+                        else
+                        {
+                            Precision[index] = 0;
+                            Scores[index] = 0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

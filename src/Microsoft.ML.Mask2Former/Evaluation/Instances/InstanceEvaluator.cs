@@ -1,0 +1,215 @@
+using System.Globalization;
+using Microsoft.ML.Mask2Former.Formats;
+
+namespace Microsoft.ML.Mask2Former.Evaluation;
+
+/// <summary>
+/// COCO instance AP for boxes and masks, number for number equal to pycocotools' <c>COCOeval</c>
+/// (<c>evaluate</c>, <c>accumulate</c>, <c>summarize</c>) with default parameters.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The rules, as COCOeval applies them: IoU thresholds 0.50:0.05:0.95 and recall thresholds
+/// 0:0.01:1 as numpy's <c>linspace</c> computes them; at most 100 detections per image and
+/// category, ranked by score with ties in file order (stable); a detection matches the best
+/// remaining ground truth with IoU ≥ the threshold, never leaving a counting ground truth for
+/// an ignored one; crowd ground truth is ignored, can absorb any number of detections, and is
+/// compared with IoU = intersection / detection area; area ranges are inclusive at both ends and
+/// use the ground truth's <c>area</c> field and the detection's box or mask area; categories
+/// without counting ground truth are −1 and left out of the averages.
+/// </para>
+/// <para>
+/// Results are read as <c>loadRes</c> reads them: detections get ids 1, 2, … in file order;
+/// when the first result has a non-empty <c>bbox</c>, every result's area is its box area
+/// (even for mask evaluation) and a result without a mask is evaluated as its box's polygon;
+/// otherwise areas come from the masks and missing boxes from the masks' extents.
+/// </para>
+/// <para>
+/// Where pycocotools would crash or silently count nonsense, this evaluator stops with a
+/// <see cref="DataFormatException"/> naming the file, image and item: results for an image or
+/// a category the ground truth does not have, masks whose size differs from their image, a
+/// missing box or mask, non-finite numbers. An empty results list is not an error: every
+/// category with ground truth gets AP 0 (pycocotools fails on it).
+/// </para>
+/// </remarks>
+public static class InstanceEvaluator
+{
+    /// <summary>Evaluates a results file against a COCO instance ground-truth file.</summary>
+    /// <param name="groundTruthPath">COCO instance JSON (images, annotations, categories).</param>
+    /// <param name="resultsPath">COCO results JSON (an array of detections).</param>
+    /// <param name="iouType">Boxes or masks.</param>
+    /// <param name="options">Threads; <see langword="null"/> for the defaults.</param>
+    public static InstanceSegmentationMetrics EvaluateFiles(string groundTruthPath, string resultsPath, InstanceIouType iouType,
+        InstanceEvaluatorOptions? options = null)
+    {
+        var gt = CocoInstancesDataset.Load(groundTruthPath);
+        var results = CocoResultsFile.Load(resultsPath);
+        return Evaluate(gt, results, iouType, options, resultsPath);
+    }
+
+    /// <summary>Evaluates detections held in memory.</summary>
+    /// <param name="groundTruth">The ground truth.</param>
+    /// <param name="detections">The detections, in the order a results file would list them.</param>
+    /// <param name="iouType">Boxes or masks.</param>
+    /// <param name="options">Threads; <see langword="null"/> for the defaults.</param>
+    /// <param name="resultsSource">A name for the detections in error messages (a file path, or a description).</param>
+    public static InstanceSegmentationMetrics Evaluate(CocoInstancesDataset groundTruth, IReadOnlyList<CocoDetection> detections,
+        InstanceIouType iouType, InstanceEvaluatorOptions? options = null, string resultsSource = "<results>")
+    {
+        ArgumentNullException.ThrowIfNull(groundTruth);
+        ArgumentNullException.ThrowIfNull(detections);
+        options ??= new InstanceEvaluatorOptions();
+        if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), $"Threads must be at least 1, got {options.Threads}");
+        if (!Enum.IsDefined(iouType)) throw new ArgumentOutOfRangeException(nameof(iouType), $"unknown IoU type {iouType}");
+
+        // COCOeval: imgIds = np.unique(all image ids), catIds = np.unique(all category ids).
+        var imageIds = CocoIds.Sorted(groundTruth.Images.Select(i => i.Id));
+        var imageIndex = new Dictionary<string, int>(imageIds.Length, StringComparer.Ordinal);
+        for (var i = 0; i < imageIds.Length; i++) imageIndex[imageIds[i]] = i;
+        var categories = groundTruth.Categories.OrderBy(c => c.Id).ToArray();
+        var categoryIndex = new Dictionary<int, int>(categories.Length);
+        for (var k = 0; k < categories.Length; k++) categoryIndex[categories[k].Id] = k;
+
+        var gtByImage = new List<(int Category, CocoInstanceAnnotation Annotation)>?[imageIds.Length];
+        foreach (var a in groundTruth.Annotations)
+        {
+            var i = imageIndex[a.ImageId];
+            (gtByImage[i] ??= []).Add((categoryIndex[a.CategoryId], a));
+        }
+        var dtByImage = new List<(int Category, long Id, CocoDetection Detection)>?[imageIds.Length];
+        var boxBranch = detections.Count > 0 && detections[0].BoundingBox is { Count: > 0 };
+        for (var n = 0; n < detections.Count; n++)
+        {
+            var d = detections[n] ?? throw new ArgumentException($"detection {n} is null", nameof(detections));
+            if (!imageIndex.TryGetValue(d.ImageId, out var i))
+                throw new DataFormatException($"results[{n}] is for an image that is not in the ground truth '{groundTruth.Source}'", resultsSource, d.ImageId);
+            if (!categoryIndex.TryGetValue(d.CategoryId, out var k))
+                throw new DataFormatException($"results[{n}] has category {d.CategoryId}, which the ground truth '{groundTruth.Source}' does not list (drop such detections or map their ids first)",
+                    resultsSource, d.ImageId);
+            if (!double.IsFinite(d.Score)) throw new DataFormatException($"results[{n}] has score {d.Score}", resultsSource, d.ImageId);
+            (dtByImage[i] ??= []).Add((k, n + 1, d));
+        }
+
+        // Per image: prepare the objects (masks decoded or rasterised), compute IoUs and match.
+        var perImage = new (int Category, InstanceImageEvaluation Evaluation)[imageIds.Length][];
+        var gtCounts = new int[categories.Length];
+        var dtCounts = new int[categories.Length];
+        Parallel.For(0, imageIds.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
+        {
+            groundTruth.TryGetImage(imageIds[i], out var image);
+            perImage[i] = EvaluateImage(image, gtByImage[i], dtByImage[i], iouType, boxBranch, groundTruth.Source, resultsSource);
+        });
+        var perCategory = new List<InstanceImageEvaluation>[categories.Length];
+        for (var k = 0; k < categories.Length; k++) perCategory[k] = [];
+        for (var i = 0; i < imageIds.Length; i++)
+        {
+            foreach (var (k, e) in perImage[i]) perCategory[k].Add(e);
+            if (gtByImage[i] is { } g) foreach (var (k, _) in g) gtCounts[k]++;
+            if (dtByImage[i] is { } d) foreach (var (k, _, _) in d) dtCounts[k]++;
+        }
+
+        var accumulation = new InstanceAccumulation(categories.Length);
+        Parallel.For(0, categories.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Threads },
+            k => accumulation.AddCategory(k, perCategory[k]));
+
+        return new InstanceSegmentationMetrics(iouType, accumulation, categories, gtCounts, dtCounts, imageIds.Length, detections.Count);
+    }
+
+    private static (int, InstanceImageEvaluation)[] EvaluateImage(CocoImage image, List<(int Category, CocoInstanceAnnotation Annotation)>? gts,
+        List<(int Category, long Id, CocoDetection Detection)>? dts, InstanceIouType iouType, bool boxBranch, string gtSource, string dtSource)
+    {
+        if (gts is null && dts is null) return [];
+        var gtGroups = new SortedDictionary<int, List<PreparedGroundTruth>>();
+        var dtGroups = new SortedDictionary<int, List<PreparedDetection>>();
+        if (gts is not null)
+        {
+            foreach (var (k, a) in gts)
+            {
+                if (!gtGroups.TryGetValue(k, out var list)) gtGroups[k] = list = [];
+                list.Add(PrepareGroundTruth(a, image, iouType, gtSource));
+            }
+        }
+        if (dts is not null)
+        {
+            foreach (var (k, id, d) in dts)
+            {
+                if (!dtGroups.TryGetValue(k, out var list)) dtGroups[k] = list = [];
+                list.Add(PrepareDetection(d, id, image, iouType, boxBranch, dtSource));
+            }
+        }
+        var keys = gtGroups.Keys.Union(dtGroups.Keys).Order().ToArray();
+        var result = new (int, InstanceImageEvaluation)[keys.Length];
+        for (var n = 0; n < keys.Length; n++)
+        {
+            var k = keys[n];
+            IReadOnlyList<PreparedGroundTruth> g = gtGroups.TryGetValue(k, out var gl) ? gl : [];
+            IReadOnlyList<PreparedDetection> d = dtGroups.TryGetValue(k, out var dl) ? dl : [];
+            result[n] = (k, InstanceImageEvaluation.Evaluate(g, d, iouType));
+        }
+        return result;
+    }
+
+    private static PreparedGroundTruth PrepareGroundTruth(CocoInstanceAnnotation a, CocoImage image, InstanceIouType iouType, string source)
+    {
+        if (iouType == InstanceIouType.BoundingBox)
+        {
+            if (a.BoundingBox is not { Count: 4 } box)
+                throw new DataFormatException("box AP needs a 'bbox' on every ground-truth annotation", source, a.ImageId, a.Id);
+            return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, box.ToArray(), null);
+        }
+        if (a.Segmentation is null)
+            throw new DataFormatException("mask AP needs a 'segmentation' on every ground-truth annotation", source, a.ImageId, a.Id);
+        return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, a.ImageId, a.Id));
+    }
+
+    private static PreparedDetection PrepareDetection(CocoDetection d, long id, CocoImage image, InstanceIouType iouType, bool boxBranch, string source)
+    {
+        var item = (id - 1).ToString(CultureInfo.InvariantCulture);
+        if (boxBranch)
+        {
+            // loadRes' box branch: area = w·h; a result without a mask becomes its box's polygon.
+            if (d.BoundingBox is not { Count: 4 } box)
+                throw new DataFormatException($"results[{item}] has no 'bbox', but results[0] has one, so every result needs one (as in pycocotools' loadRes)", source, d.ImageId, id);
+            CocoInstancesDataset.CheckBox(box, source, d.ImageId, id);
+            CocoRle? mask = null;
+            if (iouType == InstanceIouType.Segmentation)
+            {
+                mask = d.Segmentation is { } s
+                    ? ToMask(s, image, source, d.ImageId, id)
+                    : Rasterize(() => CocoRle.FromPolygon([box[0], box[1], box[0], box[1] + box[3], box[0] + box[2], box[1] + box[3], box[0] + box[2], box[1]], image.Height, image.Width),
+                        source, d.ImageId, id);
+            }
+            return new PreparedDetection(id, d.Score, box[2] * box[3], box.ToArray(), mask);
+        }
+        // loadRes' mask branch: area from the mask, box from the mask when absent.
+        if (d.Segmentation is null)
+            throw new DataFormatException($"results[{item}] has no 'segmentation', but results[0] has no 'bbox', so every result needs a mask (as in pycocotools' loadRes)", source, d.ImageId, id);
+        var rle = ToMask(d.Segmentation, image, source, d.ImageId, id);
+        double[] detectionBox;
+        if (d.BoundingBox is { Count: 4 } given)
+        {
+            CocoInstancesDataset.CheckBox(given, source, d.ImageId, id);
+            detectionBox = given.ToArray();
+        }
+        else
+        {
+            detectionBox = rle.ToBoundingBox();
+        }
+        return new PreparedDetection(id, d.Score, rle.Area, detectionBox, iouType == InstanceIouType.Segmentation ? rle : null);
+    }
+
+    private static CocoRle ToMask(CocoSegmentation s, CocoImage image, string source, string imageId, long id) =>
+        Rasterize(() => s.ToRle(image.Height, image.Width), source, imageId, id);
+
+    private static CocoRle Rasterize(Func<CocoRle> make, string source, string imageId, long id)
+    {
+        try
+        {
+            return make();
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(e.Message, source, imageId, id, e);
+        }
+    }
+}

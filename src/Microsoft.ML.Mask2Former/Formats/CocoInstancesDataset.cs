@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Microsoft.ML.Mask2Former.Formats;
+
+/// <summary>
+/// A COCO instance ground-truth file (<c>instances_*.json</c>): images, annotations with boxes
+/// and polygon or RLE masks, and categories, validated on load.
+/// </summary>
+/// <remarks>
+/// Validation refuses what pycocotools would turn into a crash or a silently wrong number:
+/// duplicate image, category or annotation ids, annotations of an unknown image or category,
+/// masks whose size differs from their image, malformed RLE strings and polygons, and every
+/// missing or mistyped field. Each error names the file, the image id and the annotation id.
+/// </remarks>
+public sealed class CocoInstancesDataset
+{
+    private readonly Dictionary<string, CocoImage> _images;
+
+    /// <summary>Creates a data set from parts already in memory (validated the same way as a file).</summary>
+    public CocoInstancesDataset(IReadOnlyList<CocoImage> images, IReadOnlyList<CocoInstanceAnnotation> annotations,
+        IReadOnlyList<CocoInstanceCategory> categories, string source = "<memory>")
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(annotations);
+        ArgumentNullException.ThrowIfNull(categories);
+        Images = images;
+        Annotations = annotations;
+        Categories = categories;
+        Source = source;
+        _images = new Dictionary<string, CocoImage>(images.Count, StringComparer.Ordinal);
+        foreach (var im in images)
+        {
+            if (!_images.TryAdd(im.Id, im)) throw new DataFormatException("image id appears twice in 'images'", source, im.Id);
+            if (im.Width < 1 || im.Height < 1) throw new DataFormatException($"image size {im.Width}x{im.Height} is not positive", source, im.Id);
+        }
+        var categoryIds = new HashSet<int>();
+        foreach (var c in categories)
+        {
+            if (!categoryIds.Add(c.Id)) throw new DataFormatException($"category id {c.Id} appears twice in 'categories'", source);
+        }
+        var annotationIds = new HashSet<long>();
+        foreach (var a in annotations)
+        {
+            if (!annotationIds.Add(a.Id))
+                throw new DataFormatException("annotation id appears twice (pycocotools would silently evaluate one of them twice)", source, a.ImageId, a.Id);
+            if (!_images.TryGetValue(a.ImageId, out var image))
+                throw new DataFormatException("annotation refers to an image that is not in 'images'", source, a.ImageId, a.Id);
+            if (!categoryIds.Contains(a.CategoryId))
+                throw new DataFormatException($"annotation has category {a.CategoryId}, which is not in 'categories'", source, a.ImageId, a.Id);
+            if (!double.IsFinite(a.Area) || a.Area < 0)
+                throw new DataFormatException($"annotation area {a.Area} is not a finite non-negative number", source, a.ImageId, a.Id);
+            if (a.BoundingBox is { } box) CheckBox(box, source, a.ImageId, a.Id);
+            if (a.Segmentation?.Rle is { } rle && (rle.Height != image.Height || rle.Width != image.Width))
+                throw new DataFormatException($"mask size {rle.Height}x{rle.Width} differs from its image's {image.Height}x{image.Width}", source, a.ImageId, a.Id);
+        }
+    }
+
+    /// <summary>The <c>images</c> list, in file order.</summary>
+    public IReadOnlyList<CocoImage> Images { get; }
+
+    /// <summary>The <c>annotations</c> list, in file order (the order COCOeval matches ground truth in).</summary>
+    public IReadOnlyList<CocoInstanceAnnotation> Annotations { get; }
+
+    /// <summary>The <c>categories</c> list, in file order.</summary>
+    public IReadOnlyList<CocoInstanceCategory> Categories { get; }
+
+    /// <summary>The file the data set was read from, or the name given in memory.</summary>
+    public string Source { get; }
+
+    /// <summary>Finds an image by id.</summary>
+    public bool TryGetImage(string imageId, out CocoImage image) => _images.TryGetValue(imageId, out image!);
+
+    /// <summary>Reads and validates a COCO instance JSON file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">The JSON is malformed or violates the format.</exception>
+    public static CocoInstancesDataset Load(string path)
+    {
+        using var doc = JsonFields.ParseFile(path);
+        var root = doc.RootElement;
+        var top = new JsonFields(path, "top level");
+        if (root.ValueKind != JsonValueKind.Object) throw top.Error($"expected a JSON object, found {root.ValueKind}");
+
+        var categories = new List<CocoInstanceCategory>();
+        var i = 0;
+        foreach (var c in top.Required(root, "categories", JsonValueKind.Array).EnumerateArray())
+        {
+            var f = new JsonFields(path, $"categories[{i++}]");
+            var id = f.Int32(c, "id");
+            var name = f.TryOptional(c, "name", JsonValueKind.String, out var n) ? n.GetString()! : id.ToString(CultureInfo.InvariantCulture);
+            var super = f.TryOptional(c, "supercategory", JsonValueKind.String, out var s) ? s.GetString()! : "";
+            categories.Add(new CocoInstanceCategory(id, name, super));
+        }
+
+        var images = new List<CocoImage>();
+        i = 0;
+        foreach (var im in top.Required(root, "images", JsonValueKind.Array).EnumerateArray())
+        {
+            var f = new JsonFields(path, $"images[{i++}]");
+            var id = f.Id(im, "id");
+            f = new JsonFields(path, $"images[{i - 1}]", id);
+            var fileName = f.TryOptional(im, "file_name", JsonValueKind.String, out var fn) ? fn.GetString()! : "";
+            images.Add(new CocoImage(id, fileName, f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
+        }
+
+        var annotations = new List<CocoInstanceAnnotation>();
+        i = 0;
+        foreach (var a in top.Required(root, "annotations", JsonValueKind.Array).EnumerateArray())
+        {
+            var f = new JsonFields(path, $"annotations[{i}]");
+            var id = f.Integer(a, "id");
+            var imageId = f.Id(a, "image_id");
+            f = new JsonFields(path, $"annotations[{i}]", imageId, id);
+            IReadOnlyList<double>? box = null;
+            if (f.TryOptional(a, "bbox", JsonValueKind.Array, out var bb)) box = bb.EnumerateArray().Select(v => f.Number(v, "bbox")).ToArray();
+            CocoSegmentation? segmentation = null;
+            if (a.TryGetProperty("segmentation", out var seg) && seg.ValueKind != JsonValueKind.Null) segmentation = CocoSegmentation.Parse(seg, f);
+            var area = f.Number(f.Required(a, "area", JsonValueKind.Number), "area");
+            annotations.Add(new CocoInstanceAnnotation(id, imageId, f.Int32(a, "category_id"), f.Flag(a, "iscrowd"), area, box, segmentation));
+            i++;
+        }
+        return new CocoInstancesDataset(images, annotations, categories, path);
+    }
+
+    /// <summary>Writes the data set as COCO instance JSON, atomically; masks are written as compressed RLE.</summary>
+    public void Save(string path)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new Utf8JsonWriter(stream);
+            w.WriteStartObject();
+            w.WriteStartArray("images");
+            foreach (var im in Images)
+            {
+                w.WriteStartObject();
+                CocoIds.Write(w, "id", im.Id);
+                w.WriteString("file_name", im.FileName);
+                w.WriteNumber("width", im.Width);
+                w.WriteNumber("height", im.Height);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("annotations");
+            foreach (var a in Annotations)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", a.Id);
+                CocoIds.Write(w, "image_id", a.ImageId);
+                w.WriteNumber("category_id", a.CategoryId);
+                w.WriteNumber("iscrowd", a.IsCrowd ? 1 : 0);
+                w.WriteNumber("area", a.Area);
+                if (a.BoundingBox is { } box)
+                {
+                    w.WriteStartArray("bbox");
+                    foreach (var v in box) w.WriteNumberValue(v);
+                    w.WriteEndArray();
+                }
+                if (a.Segmentation is { } s)
+                {
+                    w.WritePropertyName("segmentation");
+                    s.WriteJson(w);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("categories");
+            foreach (var c in Categories)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", c.Id);
+                w.WriteString("name", c.Name);
+                w.WriteString("supercategory", c.Supercategory);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    internal static void CheckBox(IReadOnlyList<double> box, string source, string imageId, long? id)
+    {
+        if (box.Count != 4) throw new DataFormatException($"bbox has {box.Count} numbers, expected [x, y, width, height]", source, imageId, id);
+        foreach (var v in box)
+        {
+            if (!double.IsFinite(v)) throw new DataFormatException($"bbox holds {v}, not a finite number", source, imageId, id);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+
+namespace Microsoft.ML.Mask2Former.Formats;
+
+/// <summary>
+/// The <c>segmentation</c> of a COCO instance annotation or result: a list of polygons, or a
+/// run-length-encoded mask (compressed string or uncompressed counts, both held here as a
+/// <see cref="CocoRle"/>). Immutable.
+/// </summary>
+public sealed class CocoSegmentation
+{
+    private CocoSegmentation(IReadOnlyList<IReadOnlyList<double>>? polygons, CocoRle? rle)
+    {
+        Polygons = polygons;
+        Rle = rle;
+    }
+
+    /// <summary>The polygons [x0, y0, x1, y1, …], or <see langword="null"/> for an RLE segmentation.</summary>
+    public IReadOnlyList<IReadOnlyList<double>>? Polygons { get; }
+
+    /// <summary>The mask, or <see langword="null"/> for a polygon segmentation.</summary>
+    public CocoRle? Rle { get; }
+
+    /// <summary>
+    /// A polygon segmentation. As in pycocotools, when the first polygon has exactly four numbers
+    /// every entry is read as a box [x, y, width, height] instead.
+    /// </summary>
+    /// <exception cref="ArgumentException">No polygons, an empty or odd-length polygon, boxes mixed with polygons, or a non-finite coordinate.</exception>
+    public static CocoSegmentation FromPolygons(IReadOnlyList<IReadOnlyList<double>> polygons)
+    {
+        ArgumentNullException.ThrowIfNull(polygons);
+        if (polygons.Count == 0) throw new ArgumentException("a polygon segmentation needs at least one polygon", nameof(polygons));
+        var boxes = polygons[0].Count == 4;
+        for (var i = 0; i < polygons.Count; i++)
+        {
+            var p = polygons[i];
+            if (boxes && p.Count != 4)
+                throw new ArgumentException($"polygon {i} has {p.Count} numbers, but the first has 4, which pycocotools reads as a list of boxes [x, y, w, h]", nameof(polygons));
+            if (!boxes && (p.Count < 2 || p.Count % 2 != 0))
+                throw new ArgumentException($"polygon {i} has {p.Count} numbers; a polygon is a non-empty list of x, y pairs", nameof(polygons));
+            foreach (var v in p)
+            {
+                if (!double.IsFinite(v) || Math.Abs(v) > CocoPolygon.MaxCoordinate)
+                    throw new ArgumentException($"polygon {i} has coordinate {v}, not finite or beyond ±{CocoPolygon.MaxCoordinate}", nameof(polygons));
+            }
+        }
+        if (polygons[0].Count < 4)
+            throw new ArgumentException($"the first polygon has {polygons[0].Count} numbers; pycocotools needs at least 4", nameof(polygons));
+        return new CocoSegmentation(polygons.Select(p => (IReadOnlyList<double>)p.ToArray()).ToArray(), null);
+    }
+
+    /// <summary>A run-length-encoded segmentation.</summary>
+    public static CocoSegmentation FromRle(CocoRle rle)
+    {
+        ArgumentNullException.ThrowIfNull(rle);
+        return new CocoSegmentation(null, rle);
+    }
+
+    /// <summary>
+    /// The mask in an image of the given size, as pycocotools' <c>annToRLE</c> builds it: polygons
+    /// (or boxes) are rasterised and merged; an RLE is used as it is.
+    /// </summary>
+    /// <exception cref="ArgumentException">An RLE whose size differs from the image's.</exception>
+    public CocoRle ToRle(int height, int width)
+    {
+        if (Rle is not null)
+        {
+            if (Rle.Height != height || Rle.Width != width)
+                throw new ArgumentException($"the mask is {Rle.Height}x{Rle.Width} but its image is {height}x{width}");
+            return Rle;
+        }
+        var parts = new CocoRle[Polygons!.Count];
+        var boxes = Polygons[0].Count == 4;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var p = Polygons[i];
+            parts[i] = boxes
+                ? CocoRle.FromBoundingBox(p[0], p[1], p[2], p[3], height, width)
+                : CocoRle.FromPolygon(((double[])p).AsSpan(), height, width);
+        }
+        return CocoRle.Merge(parts);
+    }
+
+    /// <summary>Writes the segmentation as COCO JSON (polygons as arrays; an RLE as <c>{"size", "counts"}</c> with the compressed string).</summary>
+    public void WriteJson(Utf8JsonWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (Rle is not null)
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("size");
+            w.WriteNumberValue(Rle.Height);
+            w.WriteNumberValue(Rle.Width);
+            w.WriteEndArray();
+            w.WriteString("counts", Rle.ToCompressedString());
+            w.WriteEndObject();
+            return;
+        }
+        w.WriteStartArray();
+        foreach (var p in Polygons!)
+        {
+            w.WriteStartArray();
+            foreach (var v in p) w.WriteNumberValue(v);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>Reads a <c>segmentation</c> value; errors go through <paramref name="f"/>, which names the file and item.</summary>
+    internal static CocoSegmentation Parse(JsonElement value, JsonFields f)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Array:
+            {
+                var polygons = new List<IReadOnlyList<double>>();
+                foreach (var p in value.EnumerateArray())
+                {
+                    if (p.ValueKind != JsonValueKind.Array) throw f.Error($"segmentation polygon {polygons.Count} must be an array of numbers, found {p.ValueKind}");
+                    polygons.Add(p.EnumerateArray().Select(v => f.Number(v, "segmentation")).ToArray());
+                }
+                try
+                {
+                    return FromPolygons(polygons);
+                }
+                catch (ArgumentException e)
+                {
+                    throw f.Error($"segmentation: {e.Message}");
+                }
+            }
+            case JsonValueKind.Object:
+            {
+                var size = f.Required(value, "size", JsonValueKind.Array);
+                if (size.GetArrayLength() != 2) throw f.Error($"segmentation size must be [height, width], found {size.GetRawText()}");
+                var h = f.AsInteger(size[0], "size");
+                var w = f.AsInteger(size[1], "size");
+                if (h < 0 || w < 0 || h > int.MaxValue || w > int.MaxValue) throw f.Error($"segmentation size [{h}, {w}] is out of range");
+                if (!value.TryGetProperty("counts", out var counts)) throw f.Error("segmentation is missing field 'counts'");
+                try
+                {
+                    if (counts.ValueKind == JsonValueKind.String)
+                        return FromRle(CocoRle.FromCompressedString(counts.GetString()!, (int)h, (int)w));
+                    if (counts.ValueKind == JsonValueKind.Array)
+                    {
+                        var list = new uint[counts.GetArrayLength()];
+                        var i = 0;
+                        foreach (var c in counts.EnumerateArray())
+                        {
+                            var n = f.AsInteger(c, "counts");
+                            if (n < 0 || n > uint.MaxValue) throw f.Error($"segmentation counts[{i}] = {n} is outside 0..{uint.MaxValue}");
+                            list[i++] = (uint)n;
+                        }
+                        return FromRle(CocoRle.FromCounts(list, (int)h, (int)w));
+                    }
+                }
+                catch (Exception e) when (e is FormatException and not DataFormatException || e is ArgumentException)
+                {
+                    throw f.Error($"segmentation: {e.Message}");
+                }
+                throw f.Error($"segmentation counts must be a string (compressed RLE) or an array of integers, found {counts.ValueKind}");
+            }
+            default:
+                throw f.Error($"segmentation must be a list of polygons or an RLE object, found {value.ValueKind}");
+        }
+    }
+}
