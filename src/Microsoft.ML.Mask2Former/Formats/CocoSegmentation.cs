@@ -66,7 +66,7 @@ public sealed class CocoSegmentation
         if (Rle is not null)
         {
             if (Rle.Height != height || Rle.Width != width)
-                throw new ArgumentException($"the mask is {Rle.Height}x{Rle.Width} but its image is {height}x{width}");
+                throw new ArgumentException($"mask size {Rle.Height}x{Rle.Width} differs from its image's {height}x{width}");
             return Rle;
         }
         var parts = new CocoRle[Polygons!.Count];

@@ -94,11 +94,21 @@ public static class InstanceEvaluator
         var perImage = new (int Category, InstanceImageEvaluation Evaluation)[imageIds.Length][];
         var gtCounts = new int[categories.Length];
         var dtCounts = new int[categories.Length];
+        var errors = new Exception?[imageIds.Length];
         Parallel.For(0, imageIds.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
         {
-            groundTruth.TryGetImage(imageIds[i], out var image);
-            perImage[i] = EvaluateImage(image, gtByImage[i], dtByImage[i], iouType, boxBranch, groundTruth.Source, resultsSource);
+            try
+            {
+                groundTruth.TryGetImage(imageIds[i], out var image);
+                perImage[i] = EvaluateImage(image, gtByImage[i], dtByImage[i], iouType, boxBranch, groundTruth.Source, resultsSource);
+            }
+            catch (Exception e) when (e is DataFormatException or ArgumentException)
+            {
+                errors[i] = e;
+            }
         });
+        // Report the first bad item in image order, whatever the thread count.
+        if (Array.Find(errors, e => e is not null) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         var perCategory = new List<InstanceImageEvaluation>[categories.Length];
         for (var k = 0; k < categories.Length; k++) perCategory[k] = [];
         for (var i = 0; i < imageIds.Length; i++)
@@ -159,7 +169,7 @@ public static class InstanceEvaluator
         }
         if (a.Segmentation is null)
             throw new DataFormatException("mask AP needs a 'segmentation' on every ground-truth annotation", source, a.ImageId, a.Id);
-        return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, a.ImageId, a.Id));
+        return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, "annotation", a.ImageId, a.Id));
     }
 
     private static PreparedDetection PrepareDetection(CocoDetection d, long id, CocoImage image, InstanceIouType iouType, bool boxBranch, string source)
@@ -169,26 +179,26 @@ public static class InstanceEvaluator
         {
             // loadRes' box branch: area = w·h; a result without a mask becomes its box's polygon.
             if (d.BoundingBox is not { Count: 4 } box)
-                throw new DataFormatException($"results[{item}] has no 'bbox', but results[0] has one, so every result needs one (as in pycocotools' loadRes)", source, d.ImageId, id);
-            CocoInstancesDataset.CheckBox(box, source, d.ImageId, id);
+                throw new DataFormatException($"results[{item}] has no 'bbox', but results[0] has one, so every result needs one (as in pycocotools' loadRes)", source, d.ImageId, null);
+            CocoInstancesDataset.CheckBox(box, source, d.ImageId, null);
             CocoRle? mask = null;
             if (iouType == InstanceIouType.Segmentation)
             {
                 mask = d.Segmentation is { } s
-                    ? ToMask(s, image, source, d.ImageId, id)
+                    ? ToMask(s, image, source, $"results[{item}]", d.ImageId, null)
                     : Rasterize(() => CocoRle.FromPolygon([box[0], box[1], box[0], box[1] + box[3], box[0] + box[2], box[1] + box[3], box[0] + box[2], box[1]], image.Height, image.Width),
-                        source, d.ImageId, id);
+                        source, $"results[{item}] box", d.ImageId, null);
             }
             return new PreparedDetection(id, d.Score, box[2] * box[3], box.ToArray(), mask);
         }
         // loadRes' mask branch: area from the mask, box from the mask when absent.
         if (d.Segmentation is null)
-            throw new DataFormatException($"results[{item}] has no 'segmentation', but results[0] has no 'bbox', so every result needs a mask (as in pycocotools' loadRes)", source, d.ImageId, id);
-        var rle = ToMask(d.Segmentation, image, source, d.ImageId, id);
+            throw new DataFormatException($"results[{item}] has no 'segmentation', but results[0] has no 'bbox', so every result needs a mask (as in pycocotools' loadRes)", source, d.ImageId, null);
+        var rle = ToMask(d.Segmentation, image, source, $"results[{item}]", d.ImageId, null);
         double[] detectionBox;
         if (d.BoundingBox is { Count: 4 } given)
         {
-            CocoInstancesDataset.CheckBox(given, source, d.ImageId, id);
+            CocoInstancesDataset.CheckBox(given, source, d.ImageId, null);
             detectionBox = given.ToArray();
         }
         else
@@ -198,10 +208,10 @@ public static class InstanceEvaluator
         return new PreparedDetection(id, d.Score, rle.Area, detectionBox, iouType == InstanceIouType.Segmentation ? rle : null);
     }
 
-    private static CocoRle ToMask(CocoSegmentation s, CocoImage image, string source, string imageId, long id) =>
-        Rasterize(() => s.ToRle(image.Height, image.Width), source, imageId, id);
+    private static CocoRle ToMask(CocoSegmentation s, CocoImage image, string source, string item, string imageId, long? id) =>
+        Rasterize(() => s.ToRle(image.Height, image.Width), source, item, imageId, id);
 
-    private static CocoRle Rasterize(Func<CocoRle> make, string source, string imageId, long id)
+    private static CocoRle Rasterize(Func<CocoRle> make, string source, string item, string imageId, long? id)
     {
         try
         {
@@ -209,7 +219,7 @@ public static class InstanceEvaluator
         }
         catch (ArgumentException e)
         {
-            throw new DataFormatException(e.Message, source, imageId, id, e);
+            throw new DataFormatException($"{item}: {e.Message}", source, imageId, id, e);
         }
     }
 }
