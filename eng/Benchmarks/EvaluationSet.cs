@@ -6,7 +6,8 @@ namespace Mask2Former.Benchmarks;
 /// <summary>
 /// A deterministic evaluation set in COCO panoptic format: ground-truth and prediction segment
 /// maps of stuff bands and overlapping thing ellipses over the 133 COCO panoptic categories, with
-/// crowd regions and void, plus the same things as COCO instance annotations and detections.
+/// crowd regions and void, plus the same things as COCO instance annotations and detections
+/// (instances_gt.json; detections_bbox.json and detections_segm.json, one detection per predicted thing).
 /// The predictions perturb the ground truth (moved boundaries, shifted and resized things, missed,
 /// relabelled and spurious ones) so every matching rule is exercised at realistic rates.
 /// </summary>
@@ -21,13 +22,16 @@ internal sealed class EvaluationSet
     public string GtFolder => Path.Combine(Folder, "panoptic_gt");
     public string PredJson => Path.Combine(Folder, "panoptic_pred.json");
     public string PredFolder => Path.Combine(Folder, "panoptic_pred");
+    public string InstancesGtJson => Path.Combine(Folder, "instances_gt.json");
+    public string DetectionsBboxJson => Path.Combine(Folder, "detections_bbox.json");
+    public string DetectionsSegmJson => Path.Combine(Folder, "detections_segm.json");
 
     /// <summary>Generates the set into <paramref name="folder"/> unless a complete set with the same parameters is already there.</summary>
     public static EvaluationSet Ensure(string folder, int images, int seed = 17, int width = DefaultWidth, int height = DefaultHeight)
     {
         var set = new EvaluationSet(folder);
         var marker = Path.Combine(folder, "complete.txt");
-        var signature = $"images={images} seed={seed} size={width}x{height} version=1";
+        var signature = $"images={images} seed={seed} size={width}x{height} version=2";
         if (File.Exists(marker) && File.ReadAllText(marker) == signature) return set;
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.CreateDirectory(set.GtFolder);
@@ -40,6 +44,9 @@ internal sealed class EvaluationSet
         var gtImages = new CocoImage[images];
         var gtAnnotations = new CocoPanopticAnnotation[images];
         var predAnnotations = new CocoPanopticAnnotation[images];
+        var thingSet = things.ToHashSet();
+        var instances = new CocoInstanceAnnotation[images][];
+        var detections = new (CocoDetection Box, CocoDetection Mask)[images][];
         Parallel.For(0, images, i =>
         {
             var rng = new Random(unchecked(seed * 1_000_003 + i));
@@ -50,7 +57,22 @@ internal sealed class EvaluationSet
             var gtSegments = scene.Render(gtMap, width, height, withAreas: true);
             var predScene = scene.Perturb(rng, width, height, things);
             var predMap = new uint[width * height];
-            var predSegments = predScene.Render(predMap, width, height, withAreas: false);
+            var scores = new Dictionary<uint, double>();
+            var predSegments = predScene.Render(predMap, width, height, withAreas: false, scores);
+            // The same things as COCO instances (ground truth) and detections (one per predicted thing, box and mask files).
+            var gtMasks = CocoRle.EncodeSegmentMap(gtMap, height, width);
+            instances[i] = gtSegments.Where(s => thingSet.Contains(s.CategoryId)).Select((s, n) =>
+            {
+                var rle = gtMasks[s.Id];
+                return new CocoInstanceAnnotation(i * 1000L + n + 1, id, s.CategoryId, s.IsCrowd, rle.Area, rle.ToBoundingBox(), CocoSegmentation.FromRle(rle));
+            }).ToArray();
+            var predMasks = CocoRle.EncodeSegmentMap(predMap, height, width);
+            detections[i] = predSegments.Where(s => thingSet.Contains(s.CategoryId)).Select(s =>
+            {
+                var rle = predMasks[s.Id];
+                return (new CocoDetection(id, s.CategoryId, scores[s.Id], rle.ToBoundingBox()),
+                        new CocoDetection(id, s.CategoryId, scores[s.Id], null, CocoSegmentation.FromRle(rle)));
+            }).ToArray();
             Png.WriteIds(Path.Combine(set.GtFolder, name + ".png"), gtMap, width, height);
             Png.WriteIds(Path.Combine(set.PredFolder, name + ".png"), predMap, width, height);
             gtImages[i] = new CocoImage(id, name + ".jpg", width, height);
@@ -59,6 +81,10 @@ internal sealed class EvaluationSet
         });
         new CocoPanopticDataset(gtImages, gtAnnotations, categories, set.GtJson).Save(set.GtJson);
         new CocoPanopticDataset([], predAnnotations, [], set.PredJson).Save(set.PredJson);
+        var thingCategories = categories.Where(c => c.IsThing).Select(c => new CocoInstanceCategory(c.Id, c.Name, c.Supercategory)).ToArray();
+        new CocoInstancesDataset(gtImages, instances.SelectMany(a => a).ToArray(), thingCategories, set.InstancesGtJson).Save(set.InstancesGtJson);
+        CocoResultsFile.Save(set.DetectionsBboxJson, detections.SelectMany(d => d).Select(d => d.Box));
+        CocoResultsFile.Save(set.DetectionsSegmJson, detections.SelectMany(d => d).Select(d => d.Mask));
         File.WriteAllText(marker, signature);
         return set;
     }
@@ -115,7 +141,7 @@ internal sealed class EvaluationSet
         }
 
         /// <summary>Draws the scene and returns its segments (ids are pseudo-random 24-bit values, as COCO's colour ids).</summary>
-        public CocoPanopticSegment[] Render(uint[] map, int width, int height, bool withAreas)
+        public CocoPanopticSegment[] Render(uint[] map, int width, int height, bool withAreas, Dictionary<uint, double>? scores = null)
         {
             var ids = new List<(uint Id, int Category, bool Crowd)>();
             var used = new HashSet<uint>();
@@ -152,6 +178,7 @@ internal sealed class EvaluationSet
             {
                 var id = NewId(t.CategoryId);
                 ids.Add((id, t.CategoryId, t.IsCrowd));
+                scores?.Add(id, t.Score);
                 var y0 = Math.Max(0, t.Cy - t.Ry);
                 var y1 = Math.Min(height - 1, t.Cy + t.Ry);
                 for (var y = y0; y <= y1; y++)

@@ -122,6 +122,61 @@ public sealed class CocoRle : IEquatable<CocoRle>
         return new CocoRle(height, width, counts.ToArray());
     }
 
+    /// <summary>
+    /// Encodes every segment of a row-major segment-id map (as panoptic PNGs hold them; 0 is
+    /// void and gets no mask) in one pass: the same RLEs as <see cref="EncodeRowMajor"/> of each
+    /// id's mask, without materialising the masks.
+    /// </summary>
+    public static IReadOnlyDictionary<uint, CocoRle> EncodeSegmentMap(ReadOnlySpan<uint> map, int height, int width)
+    {
+        CheckSize(height, width);
+        if (map.Length != (long)height * width)
+            throw new ArgumentException($"map holds {map.Length} values, expected {height}x{width} = {(long)height * width}", nameof(map));
+        var runs = new Dictionary<uint, RunBuilder>();
+        RunBuilder? last = null;
+        uint lastId = 0;
+        long p = 0;
+        for (var x = 0; x < width; x++)
+        {
+            for (var y = 0; y < height; y++, p++)
+            {
+                var id = map[y * width + x];
+                if (id == 0) continue;
+                if (last is null || id != lastId)
+                {
+                    if (!runs.TryGetValue(id, out last)) runs[id] = last = new RunBuilder();
+                    lastId = id;
+                }
+                if (last.Counts.Count > 0 && last.End == p)
+                {
+                    last.Counts[^1]++;
+                }
+                else
+                {
+                    last.Counts.Add((uint)(p - last.End));
+                    last.Counts.Add(1);
+                }
+                last.End = p + 1;
+            }
+        }
+        var total = (long)height * width;
+        var result = new Dictionary<uint, CocoRle>(runs.Count);
+        foreach (var (id, builder) in runs)
+        {
+            if (builder.End < total) builder.Counts.Add((uint)(total - builder.End));
+            result[id] = new CocoRle(height, width, builder.Counts.ToArray());
+        }
+        return result;
+    }
+
+    /// <summary>One segment's runs while a map is scanned: runs so far, and where (column-major) its last run of 1s ends.</summary>
+    private sealed class RunBuilder
+    {
+        public List<uint> Counts { get; } = [];
+
+        public long End { get; set; }
+    }
+
     /// <summary>Decodes into a column-major mask of 0/1 bytes.</summary>
     public byte[] DecodeColumnMajor()
     {

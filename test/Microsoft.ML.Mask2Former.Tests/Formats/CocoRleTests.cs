@@ -113,6 +113,23 @@ public sealed class CocoRleTests
     }
 
     [TestMethod]
+    public void ASegmentMapEncodesToEachSegmentsOwnMask()
+    {
+        var rng = new Random(11);
+        for (var trial = 0; trial < 50; trial++)
+        {
+            int h = rng.Next(1, 25), w = rng.Next(1, 25);
+            var map = new uint[h * w];
+            for (var i = 0; i < map.Length; i++) map[i] = rng.NextDouble() < 0.6 && i > 0 ? map[i - 1] : (uint)rng.Next(0, 5);
+            var encoded = CocoRle.EncodeSegmentMap(map, h, w);
+            var ids = map.Where(v => v != 0).Distinct().ToArray();
+            Assert.HasCount(ids.Length, encoded);
+            foreach (var id in ids)
+                Assert.AreEqual(CocoRle.EncodeRowMajor(map.Select(v => v == id ? (byte)1 : (byte)0).ToArray(), h, w), encoded[id], $"id {id}");
+        }
+    }
+
+    [TestMethod]
     public void BoxIouFollowsBbIou()
     {
         Assert.AreEqual(0.5, CocoRle.BoxIou([0, 0, 10, 10], [5, 0, 5, 10], crowd: false));
