@@ -32,7 +32,7 @@ public static class ModuleCheckpoint
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(prefix);
-        var target = module.state_dict();
+        var target = StateDict(module);
         var source = file.Entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
             .Where(e => ignore is null || !ignore(e.Name[prefix.Length..]))
             .ToDictionary(e => e.Name[prefix.Length..], StringComparer.Ordinal);
@@ -69,7 +69,20 @@ public static class ModuleCheckpoint
     public static void Save(nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(module);
-        SafeTensorsWriter.Save(path, module.state_dict(), metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.Save(path, StateDict(module), metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>
+    /// The module's state dict, safe to take inside a dispose scope. TorchSharp hands out some
+    /// module tensors (an Embedding's weight, for one) as wrappers registered in the current
+    /// scope; when that scope ends they are disposed and later state dicts silently lack them.
+    /// Detaching them from the scope keeps the module whole.
+    /// </summary>
+    internal static Dictionary<string, Tensor> StateDict(nn.Module module)
+    {
+        var dict = module.state_dict();
+        foreach (var t in dict.Values) t.DetachFromDisposeScope();
+        return dict;
     }
 
     private static bool IsFloating(ScalarType type) =>

@@ -1,0 +1,37 @@
+namespace Microsoft.ML.Mask2Former.Training.Export;
+
+/// <summary>Options for <see cref="Mask2FormerOnnxExporter"/>.</summary>
+public sealed class OnnxExportOptions
+{
+    /// <summary>Fixed input height, or <see langword="null"/> (default) for a dynamic height. Set with <see cref="FixedWidth"/>.</summary>
+    public int? FixedHeight { get; set; }
+
+    /// <summary>Fixed input width, or <see langword="null"/> (default) for a dynamic width.</summary>
+    public int? FixedWidth { get; set; }
+
+    /// <summary>Per label: a thing (countable object) or stuff; <see langword="null"/> marks every label a thing. Written to the metadata.</summary>
+    public IReadOnlyList<bool>? IsThing { get; set; }
+
+    /// <summary>Per label: the dataset category id; <see langword="null"/> uses label index + 1. Written to the metadata.</summary>
+    public IReadOnlyList<int>? CategoryIds { get; set; }
+
+    /// <summary>Per-channel mean of RGB values in [0, 1] (default ImageNet's 0.485, 0.456, 0.406).</summary>
+    public IReadOnlyList<double> Mean { get; set; } = [0.485, 0.456, 0.406];
+
+    /// <summary>Per-channel standard deviation (default ImageNet's 0.229, 0.224, 0.225).</summary>
+    public IReadOnlyList<double> Std { get; set; } = [0.229, 0.224, 0.225];
+
+    /// <summary>Panoptic post-processing default: minimum query score (0.8, detectron2's).</summary>
+    public double ObjectMaskThreshold { get; set; } = 0.8;
+
+    /// <summary>Panoptic post-processing default: minimum visible fraction of a query's mask (0.8, detectron2's).</summary>
+    public double OverlapThreshold { get; set; } = 0.8;
+}
+
+/// <summary>What an export wrote.</summary>
+/// <param name="Nodes">Graph nodes.</param>
+/// <param name="Initializers">Weight and constant tensors.</param>
+/// <param name="InputSize">"dynamic" or "HxW".</param>
+/// <param name="Path">The file written ("" for bytes).</param>
+/// <param name="Bytes">The file's size.</param>
+public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes);
