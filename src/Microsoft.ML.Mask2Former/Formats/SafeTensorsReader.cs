@@ -136,6 +136,10 @@ public sealed unsafe class SafeTensorsReader : IDisposable
     /// <exception cref="DataFormatException">The tensor is not stored as I32.</exception>
     public int[] ReadInt32s(string name) => Read<int>(name, SafeTensorsElementType.I32);
 
+    /// <summary>A copy of an I16 tensor, flattened in row-major order.</summary>
+    /// <exception cref="DataFormatException">The tensor is not stored as I16.</exception>
+    public short[] ReadInt16s(string name) => Read<short>(name, SafeTensorsElementType.I16);
+
     /// <summary>A copy of a U8, I8 or BOOL tensor's bytes, flattened in row-major order.</summary>
     /// <exception cref="DataFormatException">The tensor is not stored as one-byte elements.</exception>
     public byte[] ReadBytes(string name)
