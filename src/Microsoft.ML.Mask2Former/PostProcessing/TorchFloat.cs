@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 
 /// <summary>
-/// float32 arithmetic in the exact order PyTorch 1.13's CPU kernels use (AVX2/AVX-512 builds with
+/// float32 arithmetic in the exact order PyTorch 1.13's CPU kernels use (its AVX2 build, with
 /// FMA), so that post-processing reproduces the references bit for bit: SLEEF's <c>expf_u10</c>
 /// (what vectorised <c>exp</c>, <c>sigmoid</c> and <c>softmax</c> call), the lane layout of the
 /// vectorised last-dimension softmax sum and of the cascade sum, and the bilinear kernel
@@ -11,17 +11,8 @@ namespace Microsoft.ML.Mask2Former.PostProcessing;
 /// </summary>
 internal static class TorchFloat
 {
-    /// <summary>float32 lanes of one vector register in the reference build (AVX-512).</summary>
-    internal static int Lanes = 8;
-
-    /// <summary>Whether the bilinear kernel contracts <c>a*wa + b*wb</c> into <c>fma(a, wa, b*wb)</c>.</summary>
-    internal static bool BilinearFma = true;
-    internal static int ExpVariant;
-    internal static int CoordVariant;
-    internal static int BlendVariant;
-    internal static bool CoordFma = true;
-    internal static bool TreeReduce = true;
-    internal static int SoftmaxLanes = 8;
+    /// <summary>float32 lanes of one vector register in the reference build (PyTorch's AVX2 kernels).</summary>
+    private const int Lanes = 8;
 
     // SLEEF single-precision constants (log2(e), ln(2) split in two).
     private const float Log2E = 1.442695040888963407359924681001892137426645954152985934135449406931f;
@@ -69,16 +60,16 @@ internal static class TorchFloat
             else if (v > max) max = v;
         }
         if (nan) max = float.NaN;
-        for (var i = 0; i < n; i++) output[i] = ExpVariant == 1 ? MathF.Exp(input[i] - max) : Exp(input[i] - max);
+        for (var i = 0; i < n; i++) output[i] = Exp(input[i] - max);
         var inverse = 1f / ReduceAllSum(output);
         for (var i = 0; i < n; i++) output[i] *= inverse;
     }
 
     // vec::reduce_all with x + y: lane-wise accumulation of whole vectors, the tail folded into
-    // the first lanes, then lane 0 absorbs the others one by one.
+    // the first lanes, then AVX2's horizontal reduction (halves, pairs, neighbours).
     private static float ReduceAllSum(ReadOnlySpan<float> data)
     {
-        var lanes = SoftmaxLanes;
+        var lanes = Lanes;
         var n = data.Length;
         if (n < lanes)
         {
@@ -92,15 +83,9 @@ internal static class TorchFloat
         for (; d < n - n % lanes; d += lanes)
             for (var l = 0; l < lanes; l++) acc[l] += data[d + l];
         for (var l = 0; d + l < n; l++) acc[l] += data[d + l];
-        if (TreeReduce)
-        {
-            for (var width = lanes / 2; width >= 1; width /= 2)
-                for (var l = 0; l < width; l++) acc[l] = acc[l] + acc[l + width];
-            return acc[0];
-        }
-        var sum = acc[0];
-        for (var l = 1; l < lanes; l++) sum += acc[l];
-        return sum;
+        for (var width = lanes / 2; width >= 1; width /= 2)
+            for (var l = 0; l < width; l++) acc[l] = acc[l] + acc[l + width];
+        return acc[0];
     }
 
     /// <summary>
@@ -195,13 +180,7 @@ internal static class TorchFloat
                 weight1[i] = 0f;
                 continue;
             }
-            var real = CoordVariant switch
-            {
-                2 => (float)((double)inputSize / outputSize * (i + 0.5) - 0.5),
-                3 => (float)((double)scale * (i + 0.5) - 0.5),
-                4 => (float)(scale * (double)(i + 0.5f)) - 0.5f,
-                _ => CoordFma ? MathF.FusedMultiplyAdd(scale, i + 0.5f, -0.5f) : scale * (i + 0.5f) - 0.5f,
-            };
+            var real = MathF.FusedMultiplyAdd(scale, i + 0.5f, -0.5f);
             if (real < 0f) real = 0f;
             var i0 = (int)Math.Min((long)real, inputSize - 1);
             var lambda1 = real - i0;
@@ -214,7 +193,7 @@ internal static class TorchFloat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Blend(float a, float wa, float b, float wb) =>
-        BlendVariant == 2 ? MathF.FusedMultiplyAdd(b, wb, a * wa) : BilinearFma ? MathF.FusedMultiplyAdd(a, wa, b * wb) : a * wa + b * wb;
+        MathF.FusedMultiplyAdd(a, wa, b * wb);
 
     /// <summary>
     /// F.interpolate(mode="bilinear", align_corners=False) of one plane: the top-left
