@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
@@ -6,74 +7,43 @@ namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 public enum SafeTensorsDType
 {
     /// <summary>IEEE 754 binary64 ("F64").</summary>
-    F64,
+    F64 = (int)SafeTensorsElementType.F64,
     /// <summary>IEEE 754 binary32 ("F32").</summary>
-    F32,
+    F32 = (int)SafeTensorsElementType.F32,
     /// <summary>IEEE 754 binary16 ("F16").</summary>
-    F16,
+    F16 = (int)SafeTensorsElementType.F16,
     /// <summary>bfloat16 ("BF16").</summary>
-    BF16,
+    BF16 = (int)SafeTensorsElementType.BF16,
     /// <summary>Signed 64-bit integer ("I64").</summary>
-    I64,
+    I64 = (int)SafeTensorsElementType.I64,
     /// <summary>Signed 32-bit integer ("I32").</summary>
-    I32,
+    I32 = (int)SafeTensorsElementType.I32,
     /// <summary>Signed 16-bit integer ("I16").</summary>
-    I16,
+    I16 = (int)SafeTensorsElementType.I16,
     /// <summary>Signed 8-bit integer ("I8").</summary>
-    I8,
+    I8 = (int)SafeTensorsElementType.I8,
     /// <summary>Unsigned 8-bit integer ("U8").</summary>
-    U8,
+    U8 = (int)SafeTensorsElementType.U8,
     /// <summary>Boolean stored as one byte, 0 or 1 ("BOOL").</summary>
-    Bool,
+    Bool = (int)SafeTensorsElementType.Bool,
 }
 
 /// <summary>Names, sizes and TorchSharp equivalents of <see cref="SafeTensorsDType"/>.</summary>
 public static class SafeTensorsDTypes
 {
     /// <summary>The dtype string written in a safetensors header.</summary>
-    public static string ToHeaderName(this SafeTensorsDType dtype) => dtype switch
-    {
-        SafeTensorsDType.F64 => "F64",
-        SafeTensorsDType.F32 => "F32",
-        SafeTensorsDType.F16 => "F16",
-        SafeTensorsDType.BF16 => "BF16",
-        SafeTensorsDType.I64 => "I64",
-        SafeTensorsDType.I32 => "I32",
-        SafeTensorsDType.I16 => "I16",
-        SafeTensorsDType.I8 => "I8",
-        SafeTensorsDType.U8 => "U8",
-        SafeTensorsDType.Bool => "BOOL",
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown safetensors dtype."),
-    };
+    public static string ToHeaderName(this SafeTensorsDType dtype) => ((SafeTensorsElementType)dtype).ToHeaderName();
 
     /// <summary>Parses a header dtype string; <see langword="false"/> for names this reader does not support.</summary>
     public static bool TryParse(string? name, out SafeTensorsDType dtype)
     {
-        switch (name)
-        {
-            case "F64": dtype = SafeTensorsDType.F64; return true;
-            case "F32": dtype = SafeTensorsDType.F32; return true;
-            case "F16": dtype = SafeTensorsDType.F16; return true;
-            case "BF16": dtype = SafeTensorsDType.BF16; return true;
-            case "I64": dtype = SafeTensorsDType.I64; return true;
-            case "I32": dtype = SafeTensorsDType.I32; return true;
-            case "I16": dtype = SafeTensorsDType.I16; return true;
-            case "I8": dtype = SafeTensorsDType.I8; return true;
-            case "U8": dtype = SafeTensorsDType.U8; return true;
-            case "BOOL": dtype = SafeTensorsDType.Bool; return true;
-            default: dtype = default; return false;
-        }
+        var known = SafeTensorsElementTypes.TryParse(name, out var type);
+        dtype = (SafeTensorsDType)type;
+        return known;
     }
 
     /// <summary>Bytes per element.</summary>
-    public static int ElementSize(this SafeTensorsDType dtype) => dtype switch
-    {
-        SafeTensorsDType.F64 or SafeTensorsDType.I64 => 8,
-        SafeTensorsDType.F32 or SafeTensorsDType.I32 => 4,
-        SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.I16 => 2,
-        SafeTensorsDType.I8 or SafeTensorsDType.U8 or SafeTensorsDType.Bool => 1,
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown safetensors dtype."),
-    };
+    public static int ElementSize(this SafeTensorsDType dtype) => ((SafeTensorsElementType)dtype).ElementSize();
 
     /// <summary>The TorchSharp scalar type with the same memory layout.</summary>
     public static ScalarType ToScalarType(this SafeTensorsDType dtype) => dtype switch
