@@ -132,4 +132,34 @@ public sealed class OnnxExportParityTests
         Assert.AreEqual(before, Network.state_dict().Count);
         Assert.IsTrue(Network.state_dict().ContainsKey("model.transformer_module.queries_embedder.weight"));
     }
+
+    [TestMethod]
+    public void AResNet50ConfigExportsAndMatchesTorchSharp()
+    {
+        using var network = new Mask2FormerForUniversalSegmentation(Presets.ResNet50(numLabels: 5));
+        network.eval();
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            // Non-trivial frozen batch-norm statistics and level embeddings, so every weight matters.
+            manual_seed(7);
+            foreach (var (name, t) in Microsoft.ML.Mask2Former.Training.Checkpoints.ModuleCheckpoint.StateDict(network))
+            {
+                if (name.EndsWith("running_var", StringComparison.Ordinal)) t.copy_(rand_like(t) + 0.5);
+                else if (name.EndsWith("running_mean", StringComparison.Ordinal) || name.Contains("level_embed")) t.copy_(randn_like(t) * 0.1);
+            }
+        }
+        var bytes = Mask2FormerOnnxExporter.ExportToBytes(network);
+        foreach (var (h, w) in new[] { (96, 128), (75, 101) })
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var pixels = randn(1, 3, h, w);
+            using var expected = network.forward(pixels);
+            var (classes, masks) = RunOnnx(bytes, pixels);
+            var c = ReferenceData.AssertClose(expected.ClassQueriesLogits, classes, $"ResNet-50 {h}x{w} class logits");
+            var m = ReferenceData.AssertClose(expected.MasksQueriesLogits, masks, $"ResNet-50 {h}x{w} mask logits");
+            TestContext.WriteLine($"ResNet-50 {h}x{w}: max abs diff classes {c:E2}, masks {m:E2}");
+        }
+    }
 }

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Training.Export;
+using Microsoft.ML.Mask2Former.Training.Modeling;
+
+namespace Mask2Former.Cli
+{
+    internal static partial class CommandHooks
+    {
+        static partial void AddExport(RootCommand root, TextWriter stdout, TextWriter stderr) =>
+            root.Subcommands.Add(Commands.ExportCommand.Create(stdout, stderr));
+    }
+}
+
+namespace Mask2Former.Cli.Commands
+{
+    /// <summary><c>m2f export --model DIR --out F.onnx [--opset 17] [--fixed HxW] [--labels F.json]</c>: TorchSharp network to ONNX.</summary>
+    internal static class ExportCommand
+    {
+        public static Command Create(TextWriter stdout, TextWriter stderr)
+        {
+            var model = new Option<DirectoryInfo>("--model") { Description = "Folder with config.json and model.safetensors (Hugging Face Mask2FormerForUniversalSegmentation names).", Required = true };
+            var output = new Option<FileInfo>("--out") { Description = "The ONNX file to write (atomically).", Required = true };
+            var opset = new Option<int>("--opset") { Description = "ONNX opset (only 17 is written).", DefaultValueFactory = _ => Mask2FormerOnnxExporter.Opset };
+            var fixedSize = new Option<string?>("--fixed") { Description = "Fix the input size, e.g. 384x384 (default: dynamic batch, height and width)." };
+            var labels = new Option<FileInfo?>("--labels")
+            {
+                Description = "JSON {\"labels\": [{\"id\", \"name\", \"isthing\"}, ...], \"object_mask_threshold\"?, \"overlap_threshold\"?}; entry i describes logit i. Stored in the model's metadata.",
+            };
+            var command = new Command("export", "Export a Mask2Former (TorchSharp) to ONNX with dynamic image size, labels and post-processing defaults in its metadata.")
+            {
+                model, output, opset, fixedSize, labels,
+            };
+            command.SetAction(parse => CliExit.Guard(stderr, () =>
+            {
+                if (parse.GetValue(opset) != Mask2FormerOnnxExporter.Opset)
+                    throw new ArgumentException($"--opset {parse.GetValue(opset)} is not supported; the exporter writes opset {Mask2FormerOnnxExporter.Opset}");
+                var options = new OnnxExportOptions();
+                if (parse.GetValue(fixedSize) is { } size)
+                {
+                    var parts = size.Split('x', 'X');
+                    if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ||
+                        !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var w) || h < 1 || w < 1)
+                        throw new ArgumentException($"--fixed must be HEIGHTxWIDTH with positive numbers, got '{size}'");
+                    options.FixedHeight = h;
+                    options.FixedWidth = w;
+                }
+                var folder = parse.GetValue(model)!;
+                if (!folder.Exists) throw new DirectoryNotFoundException($"model folder not found: '{folder.FullName}'");
+                var watch = Stopwatch.StartNew();
+                using var network = Mask2FormerForUniversalSegmentation.FromPretrained(folder.FullName);
+                if (parse.GetValue(labels) is { } labelFile) ReadLabels(labelFile.FullName, network.Config.NumLabels, options);
+                var report = Mask2FormerOnnxExporter.Export(network, parse.GetValue(output)!.FullName, options);
+                stdout.WriteLine($"Wrote {report.Path}: {report.Nodes} nodes, {report.Initializers} initializers, {report.Bytes / 1e6:F1} MB, input {report.InputSize}, opset {Mask2FormerOnnxExporter.Opset}.");
+                stderr.WriteLine($"Exported in {watch.Elapsed.TotalSeconds:F2} s.");
+                return CliExit.Ok;
+            }));
+            return command;
+        }
+
+        private static void ReadLabels(string path, int count, OnnxExportOptions options)
+        {
+            using var doc = JsonFields.ParseFile(path);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("labels", out var list) || list.ValueKind != JsonValueKind.Array)
+                throw new DataFormatException("expected an object with a 'labels' array", path);
+            if (list.GetArrayLength() != count)
+                throw new DataFormatException($"'labels' has {list.GetArrayLength()} entries but the model has {count} classes (entry i describes logit i)", path);
+            var ids = new int[count];
+            var things = new bool[count];
+            var i = 0;
+            foreach (var e in list.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("id", out var id) || !id.TryGetInt32(out ids[i]))
+                    throw new DataFormatException($"labels[{i}] needs an integer 'id'", path);
+                things[i] = !e.TryGetProperty("isthing", out var t) || t.ValueKind == JsonValueKind.True || (t.ValueKind == JsonValueKind.Number && t.GetInt32() == 1);
+                i++;
+            }
+            options.CategoryIds = ids;
+            options.IsThing = things;
+            if (root.TryGetProperty("object_mask_threshold", out var o)) options.ObjectMaskThreshold = o.GetDouble();
+            if (root.TryGetProperty("overlap_threshold", out var v)) options.OverlapThreshold = v.GetDouble();
+        }
+    }
+}
