@@ -39,7 +39,8 @@ public enum SegmentationTask
 /// </remarks>
 public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
 {
-    private readonly IEstimator<ITransformer> _chain;
+    private readonly IReadOnlyList<IEstimator<ITransformer>> _stages;
+    private readonly IEstimator<ITransformer> _schemaChain;
     private readonly string _imageColumn;
 
     internal Mask2FormerSegmentationEstimator(TransformsCatalog catalog, SegmentationOptions options, SegmentationTask task)
@@ -55,7 +56,13 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         InputHeight = settings.InputHeight;
         InputWidth = settings.InputWidth;
         _imageColumn = options.ImageColumnName;
-        _chain = Build(catalog, options, task, model, description, settings);
+        _stages = Build(catalog, options, task, model, description, settings);
+        // ML.NET's schema propagation compares image types by reference, so a custom mapping that
+        // reads an image column never passes SchemaShape-level checks (fitting, which checks the
+        // real schema, is fine). Propagation goes through a stand-in that adds the same columns.
+        IEstimator<ITransformer> schemaChain = _stages[0].Append(catalog.CustomMapping<NoColumns, DecodedRow>((_, _) => { }, null));
+        for (var i = 2; i < _stages.Count; i++) schemaChain = schemaChain.Append(_stages[i]);
+        _schemaChain = schemaChain;
     }
 
     /// <summary>What the pipeline produces.</summary>
@@ -76,7 +83,14 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         ArgumentNullException.ThrowIfNull(input);
         var column = input.Schema.GetColumnOrNull(_imageColumn);
         CheckImageColumn(column is { } c ? (c.Type, true) : null, () => string.Join(", ", input.Schema.Select(x => x.Name)));
-        return _chain.Fit(input);
+        var transformers = new ITransformer[_stages.Count];
+        var current = input;
+        for (var i = 0; i < _stages.Count; i++)
+        {
+            transformers[i] = _stages[i].Fit(current);
+            current = transformers[i].Transform(current);
+        }
+        return new TransformerChain<ITransformer>(transformers);
     }
 
     /// <summary>The schema after scoring; the input must hold the image column.</summary>
@@ -87,7 +101,7 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         var found = inputSchema.LastOrDefault(c => c.Name == _imageColumn);
         CheckImageColumn(found.Name is null ? null : (found.ItemType, found.Kind == SchemaShape.Column.VectorKind.Scalar),
             () => string.Join(", ", inputSchema.Select(c => c.Name)));
-        return _chain.GetOutputSchema(inputSchema);
+        return _schemaChain.GetOutputSchema(inputSchema);
     }
 
     private void CheckImageColumn((DataViewType Type, bool IsScalar)? column, Func<string> columns)
@@ -103,31 +117,35 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
                 $"column '{_imageColumn}' is an image of declared size {imageType.Height}×{imageType.Width}; expected an image of unspecified size as LoadImages produces (the pipeline letterboxes to {InputHeight}×{InputWidth} itself; leave out ResizeImages).");
     }
 
-    private static IEstimator<ITransformer> Build(TransformsCatalog catalog, SegmentationOptions options, SegmentationTask task,
+    /// <summary>The stages, in order; the first two are the image copy and the decoding (see the constructor).</summary>
+    private static List<IEstimator<ITransformer>> Build(TransformsCatalog catalog, SegmentationOptions options, SegmentationTask task,
         byte[] model, OnnxModelDescription description, ScoringSettings settings)
     {
         var settingsModel = SettingsModel.Create(settings, task.ToString().ToLowerInvariant());
-        IEstimator<ITransformer> chain = catalog.CopyColumns(ScoringColumns.Image, options.ImageColumnName)
-            .Append(catalog.CustomMapping<DecodeRow, DecodedRow>(ScoringMappings.Decode, ScoringMappings.DecodeContract))
-            .Append(catalog.ApplyOnnxModel([ScoringColumns.Config, ScoringColumns.Labels], [ScoringColumns.Size], new MemoryStream(settingsModel),
-                (IDictionary<string, int[]>?)null, null, false))
-            .Append(catalog.CustomMapping<LetterboxRow, PixelValuesRow>(ScoringMappings.Letterbox, ScoringMappings.LetterboxContract));
-        if (description.InputName != ScoringColumns.PixelValues)
-            chain = chain.Append(catalog.CopyColumns(description.InputName, ScoringColumns.PixelValues));
-        chain = chain.Append(ModelStage(catalog, options, model, description, settings));
-        chain = task switch
+        var stages = new List<IEstimator<ITransformer>>
         {
-            SegmentationTask.Panoptic => chain.Append(catalog.CustomMapping<LogitsRow, PanopticRow>(ScoringMappings.Panoptic, ScoringMappings.PanopticContract)),
-            SegmentationTask.Instances => chain.Append(catalog.CustomMapping<LogitsRow, InstancesRow>(ScoringMappings.Instances, ScoringMappings.InstancesContract)),
-            _ => chain.Append(catalog.CustomMapping<LogitsRow, SemanticRow>(ScoringMappings.Semantic, ScoringMappings.SemanticContract)),
+            catalog.CopyColumns(ScoringColumns.Image, options.ImageColumnName),
+            catalog.CustomMapping<DecodeRow, DecodedRow>(ScoringMappings.Decode, ScoringMappings.DecodeContract),
+            catalog.ApplyOnnxModel([ScoringColumns.Config, ScoringColumns.Labels], [ScoringColumns.Size], new MemoryStream(settingsModel),
+                (IDictionary<string, int[]>?)null, null, false),
+            catalog.CustomMapping<LetterboxRow, PixelValuesRow>(ScoringMappings.Letterbox, ScoringMappings.LetterboxContract),
         };
+        if (description.InputName != ScoringColumns.PixelValues)
+            stages.Add(catalog.CopyColumns(description.InputName, ScoringColumns.PixelValues));
+        stages.Add(ModelStage(catalog, options, model, description, settings));
+        stages.Add(task switch
+        {
+            SegmentationTask.Panoptic => catalog.CustomMapping<LogitsRow, PanopticRow>(ScoringMappings.Panoptic, ScoringMappings.PanopticContract),
+            SegmentationTask.Instances => catalog.CustomMapping<LogitsRow, InstancesRow>(ScoringMappings.Instances, ScoringMappings.InstancesContract),
+            _ => catalog.CustomMapping<LogitsRow, SemanticRow>(ScoringMappings.Semantic, ScoringMappings.SemanticContract),
+        });
         if (!string.IsNullOrEmpty(options.OutputColumnPrefix))
         {
             var names = OutputNames(task);
-            foreach (var n in names) chain = chain.Append(catalog.CopyColumns(options.OutputColumnPrefix + n, n));
-            chain = chain.Append(catalog.DropColumns(names));
+            foreach (var n in names) stages.Add(catalog.CopyColumns(options.OutputColumnPrefix + n, n));
+            stages.Add(catalog.DropColumns(names));
         }
-        return chain;
+        return stages;
     }
 
     /// <summary>The <c>ApplyOnnxModel</c> step of the network: a variable-length <c>pixel_values</c> column fed as [1, 3, H, W].</summary>

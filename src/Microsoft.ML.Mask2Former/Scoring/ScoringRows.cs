@@ -11,7 +11,7 @@ namespace Microsoft.ML.Mask2Former.Scoring;
 public sealed class DecodeRow
 {
     /// <summary>The image.</summary>
-    [ColumnName(ScoringColumns.Image), ImageType]
+    [ColumnName(ScoringColumns.Image), UnsizedImageType]
     public MLImage? Image { get; set; }
 }
 
@@ -142,6 +142,11 @@ public sealed class SemanticRow
 
     /// <summary>See <see cref="SegmentationColumnNames.ClassMap"/>.</summary>
     public uint[] ClassMap { get; set; } = [];
+}
+
+/// <summary>A row with no columns (schema propagation only).</summary>
+public sealed class NoColumns
+{
 }
 
 /// <summary>Names of the intermediate columns.</summary>
