@@ -100,7 +100,8 @@ public sealed class PipelineTests
             SegmentationColumnNames.InstanceScores, SegmentationColumnNames.InstanceMasks, SegmentationColumnNames.InstanceBoxes)[0];
         var classes = (float[])row["class_queries_logits"];
         var masks = (float[])row["masks_queries_logits"];
-        var geometry = new ImageGeometry(96, 160, 90, 150, 90, 150);
+        var geometry = ScoringCore.LetterboxGeometry(90, 150, new ScoringSettings { InputHeight = 96, InputWidth = 160 });
+        Assert.AreEqual(new ImageGeometry(96, 160, 96, 160, 90, 150), geometry, "150×90 scales up to fill 160×96");
         var expected = Mask2FormerPostProcessor.Instances(new Mask2FormerLogits(classes, masks, 12, 10, 24, 40), geometry, new InstanceOptions { TopK = 7 });
         Assert.HasCount(7, expected.Instances);
         CollectionAssert.AreEqual(expected.Instances.Select(p => p.ClassId + 1).ToArray(), (int[])row[SegmentationColumnNames.InstanceCategoryIds]);
