@@ -175,11 +175,11 @@ public sealed class PipelineTests
         var batch = Vectors<uint>(output, "Pred" + SegmentationColumnNames.SegmentMap);
 
         var results = new uint[paths.Length][];
+        // One engine per thread, created up front.
+        var engines = paths.Select(_ => ml.Model.CreatePredictionEngine<ImageInput, PrefixedRow>(model)).ToArray();
         Parallel.For(0, paths.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
-        {
-            using var engine = ml.Model.CreatePredictionEngine<ImageInput, PrefixedRow>(model);
-            results[i] = engine.Predict(new ImageInput { ImagePath = paths[i] }).PredSegmentMap;
-        });
+            results[i] = engines[i].Predict(new ImageInput { ImagePath = paths[i] }).PredSegmentMap);
+        foreach (var engine in engines) engine.Dispose();
         for (var i = 0; i < paths.Length; i++) CollectionAssert.AreEqual(batch[i], results[i]);
     }
 
