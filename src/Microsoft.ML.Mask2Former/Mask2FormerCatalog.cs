@@ -1,6 +1,7 @@
 using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Scoring;
 
 namespace Microsoft.ML.Mask2Former;
 
@@ -31,4 +32,61 @@ public static class Mask2FormerCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         return new CocoPanopticDataView(CocoPanopticDataset.Load(jsonPath), pngFolder, imageFolder);
     }
+
+    /// <summary>
+    /// Panoptic segmentation with a Mask2Former ONNX model: letterboxes the image column to the
+    /// model's fixed input, runs the model and adds a segment-id map at the original image size
+    /// plus the segment list (<see cref="SegmentationColumnNames"/>), by detectron2's
+    /// <c>panoptic_inference</c>. Settings not given come from the model's metadata, else defaults.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="modelPath">The ONNX model.</param>
+    /// <param name="imageColumnName">The image column, as <c>LoadImages</c> produces.</param>
+    /// <param name="labels">The label set (entry i describes logit i); <see langword="null"/> for the model's own or the default.</param>
+    /// <exception cref="InvalidOperationException">The file is not a Mask2Former ONNX model (the message names what was expected and found).</exception>
+    /// <exception cref="ArgumentException">The options contradict the model (label count, input size).</exception>
+    public static Mask2FormerSegmentationEstimator SegmentPanoptic(this TransformsCatalog catalog, string modelPath, string imageColumnName = "Image",
+        IReadOnlyList<Mask2FormerLabel>? labels = null) =>
+        SegmentPanoptic(catalog, new SegmentPanopticOptions { ModelPath = modelPath, ImageColumnName = imageColumnName, Labels = labels });
+
+    /// <summary>Panoptic segmentation with a Mask2Former ONNX model; see <see cref="SegmentPanoptic(TransformsCatalog, string, string, IReadOnlyList{Mask2FormerLabel})"/>.</summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="options">Model, columns, labels, thresholds, input size and runtime settings.</param>
+    public static Mask2FormerSegmentationEstimator SegmentPanoptic(this TransformsCatalog catalog, SegmentPanopticOptions options) =>
+        new(catalog, options, SegmentationTask.Panoptic);
+
+    /// <summary>
+    /// Instance segmentation with a Mask2Former ONNX model: adds the top-k (query, class) pairs
+    /// scored by class probability × mean mask probability, with masks (COCO RLE) and boxes at the
+    /// original image size (detectron2's <c>instance_inference</c>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="modelPath">The ONNX model.</param>
+    /// <param name="imageColumnName">The image column, as <c>LoadImages</c> produces.</param>
+    /// <param name="labels">The label set; <see langword="null"/> for the model's own or the default.</param>
+    public static Mask2FormerSegmentationEstimator SegmentInstances(this TransformsCatalog catalog, string modelPath, string imageColumnName = "Image",
+        IReadOnlyList<Mask2FormerLabel>? labels = null) =>
+        SegmentInstances(catalog, new SegmentInstancesOptions { ModelPath = modelPath, ImageColumnName = imageColumnName, Labels = labels });
+
+    /// <summary>Instance segmentation with a Mask2Former ONNX model; see <see cref="SegmentInstances(TransformsCatalog, string, string, IReadOnlyList{Mask2FormerLabel})"/>.</summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="options">Model, columns, labels, top-k, input size and runtime settings.</param>
+    public static Mask2FormerSegmentationEstimator SegmentInstances(this TransformsCatalog catalog, SegmentInstancesOptions options) =>
+        new(catalog, options, SegmentationTask.Instances);
+
+    /// <summary>
+    /// Semantic segmentation with a Mask2Former ONNX model: adds the class of every pixel at the
+    /// original image size (detectron2's <c>semantic_inference</c>, argmax over classes).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="modelPath">The ONNX model.</param>
+    /// <param name="imageColumnName">The image column, as <c>LoadImages</c> produces.</param>
+    public static Mask2FormerSegmentationEstimator SegmentSemantic(this TransformsCatalog catalog, string modelPath, string imageColumnName = "Image") =>
+        SegmentSemantic(catalog, new SegmentSemanticOptions { ModelPath = modelPath, ImageColumnName = imageColumnName });
+
+    /// <summary>Semantic segmentation with a Mask2Former ONNX model; see <see cref="SegmentSemantic(TransformsCatalog, string, string)"/>.</summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="options">Model, columns, labels, input size and runtime settings.</param>
+    public static Mask2FormerSegmentationEstimator SegmentSemantic(this TransformsCatalog catalog, SegmentSemanticOptions options) =>
+        new(catalog, options, SegmentationTask.Semantic);
 }

@@ -1,0 +1,184 @@
+using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.PostProcessing;
+using Microsoft.ML.Transforms;
+
+namespace Microsoft.ML.Mask2Former.Scoring;
+
+/// <summary>
+/// The per-row functions of the scoring pipeline's custom mappings. They hold no state: every
+/// per-model setting arrives in the row (the <c>m2f.Config</c> / <c>m2f.Labels</c> columns), so a
+/// reloaded model behaves exactly like the one that was saved.
+/// </summary>
+internal static class ScoringMappings
+{
+    public const string DecodeContract = "Mask2Former.Decode.v1";
+    public const string LetterboxContract = "Mask2Former.Letterbox.v1";
+    public const string PanopticContract = "Mask2Former.Panoptic.v1";
+    public const string InstancesContract = "Mask2Former.Instances.v1";
+    public const string SemanticContract = "Mask2Former.Semantic.v1";
+
+    public static void Decode(DecodeRow input, DecodedRow output)
+    {
+        var image = input.Image ?? throw new InvalidOperationException(
+            "the image column holds no image for this row (an empty path given to LoadImages?).");
+        if (image.Width < 1 || image.Height < 1) throw new InvalidOperationException($"the image {image.Tag} is {image.Width}×{image.Height}.");
+        try
+        {
+            output.Rgb = ImagePreprocessor.ReadRgb(image);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"image '{image.Tag}': {e.Message}", e);
+        }
+        output.Size = [image.Height, image.Width];
+    }
+
+    public static void Letterbox(LetterboxRow input, PixelValuesRow output)
+    {
+        var settings = ScoringSettings.FromColumns(input.Config, [], withLabels: false);
+        var (height, width) = Size(input.Size);
+        var length = 3 * settings.InputHeight * settings.InputWidth;
+        if (output.PixelValues.Length != length) output.PixelValues = new float[length];
+        ScoringCore.Letterbox(input.Rgb, height, width, settings, output.PixelValues);
+    }
+
+    public static void Panoptic(LogitsRow input, PanopticRow output)
+    {
+        var (settings, geometry) = Prepare(input);
+        var result = Mask2FormerPostProcessor.Panoptic(Logits(input, settings), geometry, settings.PanopticOptions());
+        Fill(output, result, settings);
+    }
+
+    public static void Instances(LogitsRow input, InstancesRow output)
+    {
+        var (settings, geometry) = Prepare(input);
+        var result = Mask2FormerPostProcessor.Instances(Logits(input, settings), geometry, settings.InstanceOptions());
+        Fill(output, result, settings);
+    }
+
+    public static void Semantic(LogitsRow input, SemanticRow output)
+    {
+        var (settings, geometry) = Prepare(input);
+        var result = Mask2FormerPostProcessor.Semantic(Logits(input, settings), geometry, settings.SemanticOptions());
+        output.ImageHeight = result.Height;
+        output.ImageWidth = result.Width;
+        var map = output.SegmentMapBuffer(result.ClassMap.Length);
+        for (var i = 0; i < map.Length; i++) map[i] = (uint)result.ClassMap[i];
+    }
+
+    private static uint[] SegmentMapBuffer(this SemanticRow row, int length) =>
+        row.ClassMap.Length == length ? row.ClassMap : row.ClassMap = new uint[length];
+
+    internal static void Fill(PanopticRow output, PanopticResult result, ScoringSettings settings)
+    {
+        output.ImageHeight = result.Height;
+        output.ImageWidth = result.Width;
+        if (output.SegmentMap.Length != result.SegmentIds.Length) output.SegmentMap = new uint[result.SegmentIds.Length];
+        var map = output.SegmentMap;
+        var ids = result.SegmentIds.AsSpan();
+        for (var i = 0; i < map.Length; i++) map[i] = (uint)ids[i];
+        var n = result.Segments.Length;
+        output.SegmentIds = new uint[n];
+        output.SegmentCategoryIds = new int[n];
+        output.SegmentIsThing = new bool[n];
+        output.SegmentScores = new float[n];
+        output.SegmentAreas = new long[n];
+        output.SegmentBoxes = new float[4 * n];
+        for (var i = 0; i < n; i++)
+        {
+            var s = result.Segments[i];
+            output.SegmentIds[i] = (uint)s.Id;
+            output.SegmentCategoryIds[i] = settings.Labels[s.CategoryId].Id;
+            output.SegmentIsThing[i] = s.IsThing;
+            output.SegmentScores[i] = s.Score;
+            output.SegmentAreas[i] = s.Area;
+            Box(output.SegmentBoxes, i, s.Box);
+        }
+    }
+
+    internal static void Fill(InstancesRow output, InstanceResult result, ScoringSettings settings)
+    {
+        output.ImageHeight = result.Height;
+        output.ImageWidth = result.Width;
+        var n = result.Instances.Length;
+        output.InstanceCategoryIds = new int[n];
+        output.InstanceScores = new float[n];
+        output.InstanceAreas = new long[n];
+        output.InstanceBoxes = new float[4 * n];
+        output.InstanceMasks = new string[n];
+        for (var i = 0; i < n; i++)
+        {
+            var p = result.Instances[i];
+            output.InstanceCategoryIds[i] = settings.Labels[p.ClassId].Id;
+            output.InstanceScores[i] = p.Score;
+            output.InstanceAreas[i] = p.Mask.Area;
+            Box(output.InstanceBoxes, i, p.Box);
+            output.InstanceMasks[i] = CocoRle.EncodeRowMajor(p.Mask.ToBytes(), result.Height, result.Width).ToCompressedString();
+        }
+    }
+
+    private static void Box(float[] boxes, int i, PixelBox box)
+    {
+        boxes[4 * i] = box.X;
+        boxes[4 * i + 1] = box.Y;
+        boxes[4 * i + 2] = box.Width;
+        boxes[4 * i + 3] = box.Height;
+    }
+
+    private static (ScoringSettings Settings, ImageGeometry Geometry) Prepare(LogitsRow input)
+    {
+        var settings = ScoringSettings.FromColumns(input.Config, input.Labels);
+        var (height, width) = Size(input.Size);
+        return (settings, ScoringCore.LetterboxGeometry(height, width, settings));
+    }
+
+    private static Mask2FormerLogits Logits(LogitsRow input, ScoringSettings settings) =>
+        ScoringCore.Logits(input.ClassLogits, input.MaskLogits, settings, settings.InputHeight, settings.InputWidth);
+
+    private static (int Height, int Width) Size(double[] size)
+    {
+        if (size.Length != 2 || !(size[0] >= 1) || !(size[1] >= 1))
+            throw new InvalidOperationException($"the m2f.Size column must hold the image's height and width; found [{string.Join(", ", size)}].");
+        return ((int)size[0], (int)size[1]);
+    }
+}
+
+/// <summary>Reloads the scoring pipeline's image-decoding step (registered for <c>mlContext.Model.Load</c>).</summary>
+[CustomMappingFactoryAttribute(ScoringMappings.DecodeContract)]
+public sealed class DecodeImageMappingFactory : CustomMappingFactory<DecodeRow, DecodedRow>
+{
+    /// <inheritdoc/>
+    public override Action<DecodeRow, DecodedRow> GetMapping() => ScoringMappings.Decode;
+}
+
+/// <summary>Reloads the scoring pipeline's letterbox step (registered for <c>mlContext.Model.Load</c>).</summary>
+[CustomMappingFactoryAttribute(ScoringMappings.LetterboxContract)]
+public sealed class LetterboxMappingFactory : CustomMappingFactory<LetterboxRow, PixelValuesRow>
+{
+    /// <inheritdoc/>
+    public override Action<LetterboxRow, PixelValuesRow> GetMapping() => ScoringMappings.Letterbox;
+}
+
+/// <summary>Reloads the panoptic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
+[CustomMappingFactoryAttribute(ScoringMappings.PanopticContract)]
+public sealed class PanopticMappingFactory : CustomMappingFactory<LogitsRow, PanopticRow>
+{
+    /// <inheritdoc/>
+    public override Action<LogitsRow, PanopticRow> GetMapping() => ScoringMappings.Panoptic;
+}
+
+/// <summary>Reloads the instance post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
+[CustomMappingFactoryAttribute(ScoringMappings.InstancesContract)]
+public sealed class InstancesMappingFactory : CustomMappingFactory<LogitsRow, InstancesRow>
+{
+    /// <inheritdoc/>
+    public override Action<LogitsRow, InstancesRow> GetMapping() => ScoringMappings.Instances;
+}
+
+/// <summary>Reloads the semantic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
+[CustomMappingFactoryAttribute(ScoringMappings.SemanticContract)]
+public sealed class SemanticMappingFactory : CustomMappingFactory<LogitsRow, SemanticRow>
+{
+    /// <inheritdoc/>
+    public override Action<LogitsRow, SemanticRow> GetMapping() => ScoringMappings.Semantic;
+}

@@ -1,0 +1,115 @@
+namespace Microsoft.ML.Mask2Former.Scoring;
+
+/// <summary>
+/// What every Mask2Former scoring estimator needs: the ONNX model, the image column, the label
+/// set, the input size and normalisation, and how ONNX Runtime runs. Settings left
+/// <see langword="null"/> come from the model's <c>m2f.*</c> metadata_props when present, else
+/// from the defaults given on each property.
+/// </summary>
+public abstract class SegmentationOptions
+{
+    /// <summary>Path of the ONNX model. Set this or <see cref="ModelBytes"/>.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>The ONNX model itself. Set this or <see cref="ModelPath"/>.</summary>
+    public byte[]? ModelBytes { get; set; }
+
+    /// <summary>The input column: an image (<c>MLImage</c>, as <c>LoadImages</c> produces, of unspecified size). Default "Image".</summary>
+    public string ImageColumnName { get; set; } = "Image";
+
+    /// <summary>
+    /// Prepended to every output column name (see <see cref="SegmentationColumnNames"/>), so two
+    /// models can score into one row. Default "" (the names as listed).
+    /// </summary>
+    public string OutputColumnPrefix { get; set; } = "";
+
+    /// <summary>
+    /// Entry i describes class logit i: category id, name, thing or stuff. Default: the model's
+    /// <c>m2f.labels</c> metadata, else ids 1 … K with every class a thing. Its size must be the
+    /// model's K.
+    /// </summary>
+    public IReadOnlyList<Mask2FormerLabel>? Labels { get; set; }
+
+    /// <summary>
+    /// The fixed input height the images are letterboxed to. Default: the model's own when its
+    /// input is fixed (a different value is an error), else the model's <c>m2f.input_size</c>
+    /// metadata; a dynamic-size model without it needs this set. For the paper's full-resolution
+    /// inference on dynamic-size models use <see cref="Mask2FormerPredictor"/>.
+    /// </summary>
+    public int? InputHeight { get; set; }
+
+    /// <summary>The fixed input width; see <see cref="InputHeight"/>.</summary>
+    public int? InputWidth { get; set; }
+
+    /// <summary>Per-channel mean of RGB values scaled to [0, 1]. Default: <c>m2f.mean</c>, else ImageNet's (0.485, 0.456, 0.406).</summary>
+    public IReadOnlyList<double>? Mean { get; set; }
+
+    /// <summary>Per-channel standard deviation of RGB values scaled to [0, 1]. Default: <c>m2f.std</c>, else ImageNet's (0.229, 0.224, 0.225).</summary>
+    public IReadOnlyList<double>? Std { get; set; }
+
+    /// <summary>
+    /// ONNX Runtime intra-op threads. Default <see langword="null"/> (ONNX Runtime's choice). Not
+    /// kept by <c>mlContext.Model.Save</c>: a loaded model uses ONNX Runtime's default.
+    /// </summary>
+    public int? IntraOpNumThreads { get; set; }
+
+    /// <summary>
+    /// The GPU to run on, passed to <c>ApplyOnnxModel</c>; <see langword="null"/> (default) runs
+    /// on the CPU. It needs the Microsoft.ML.OnnxRuntime.Gpu package in place of
+    /// Microsoft.ML.OnnxRuntime; with the CPU package a set id fails (see <see cref="FallbackToCpu"/>).
+    /// </summary>
+    public int? GpuDeviceId { get; set; }
+
+    /// <summary>Whether a failure to start on the GPU falls back to the CPU. Default <see langword="false"/>.</summary>
+    public bool FallbackToCpu { get; set; }
+
+    internal byte[] ReadModel(out string source)
+    {
+        if ((ModelPath is null) == (ModelBytes is null))
+            throw new ArgumentException("set exactly one of ModelPath and ModelBytes");
+        if (ModelBytes is not null)
+        {
+            source = "the ONNX model bytes";
+            return ModelBytes;
+        }
+        source = $"'{ModelPath}'";
+        if (!File.Exists(ModelPath)) throw new FileNotFoundException($"ONNX model not found: '{ModelPath}'", ModelPath);
+        return File.ReadAllBytes(ModelPath!);
+    }
+}
+
+/// <summary>Options of <c>mlContext.Transforms.SegmentPanoptic</c>.</summary>
+public sealed class SegmentPanopticOptions : SegmentationOptions
+{
+    /// <summary>
+    /// A query is kept when its best class is not "no object" and its probability is above this.
+    /// Default: <c>m2f.object_mask_threshold</c>, else 0.8 (detectron2's <c>OBJECT_MASK_THRESHOLD</c>).
+    /// </summary>
+    public double? ObjectMaskThreshold { get; set; }
+
+    /// <summary>
+    /// A kept query is dropped when its visible fraction is below this. Default:
+    /// <c>m2f.overlap_threshold</c>, else 0.8 (detectron2's <c>OVERLAP_THRESHOLD</c>).
+    /// </summary>
+    public double? OverlapThreshold { get; set; }
+}
+
+/// <summary>Options of <c>mlContext.Transforms.SegmentInstances</c>.</summary>
+public sealed class SegmentInstancesOptions : SegmentationOptions
+{
+    /// <summary>How many (query, class) pairs are kept by class probability, with no threshold. Default 100 (detectron2's <c>TEST.DETECTIONS_PER_IMAGE</c>).</summary>
+    public int TopK { get; set; } = 100;
+
+    /// <summary>Keep only thing classes (detectron2 does when panoptic inference is on too). Default <see langword="false"/>.</summary>
+    public bool ThingClassesOnly { get; set; }
+}
+
+/// <summary>Options of <c>mlContext.Transforms.SegmentSemantic</c>.</summary>
+public sealed class SegmentSemanticOptions : SegmentationOptions
+{
+    /// <summary>
+    /// Resize mask logits to the image before the class/mask product (detectron2's
+    /// <c>SEM_SEG_POSTPROCESSING_BEFORE_INFERENCE</c>). Default <see langword="false"/>, detectron2's default.
+    /// </summary>
+    public bool PostProcessBeforeInference { get; set; }
+}
