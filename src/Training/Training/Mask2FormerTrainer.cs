@@ -204,7 +204,7 @@ public sealed class Mask2FormerTrainer
         var window = Stopwatch.StartNew();
         long windowImages = 0, windowSteps = 0;
         double windowWait = 0;
-        using (var loader = new TrainingDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor, pendingWarnings.Enqueue))
+        using (var loader = new TrainingDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor))
         {
             while (step < o.MaxSteps)
             {
@@ -219,12 +219,15 @@ public sealed class Mask2FormerTrainer
 
                 var loaded = loader.Next();
                 windowWait += loader.LastWaitSeconds;
+                foreach (var w in loaded.Warnings) pendingWarnings.Enqueue(w);
                 DrainWarnings();
                 using (var scope = NewDisposeScope())
                 {
                     using var batch = TrainingBatch.Create(loaded.Examples);
                     if (PoisonInput?.Invoke(step) == true) batch.PixelValues.fill_(double.NaN);
                     using var prediction = network.forward(batch.PixelValues);
+                    if (!prediction.ClassQueriesLogits.isfinite().all().item<bool>() || !prediction.MasksQueriesLogits.isfinite().all().item<bool>())
+                        throw Diverged(step, "the network output holds NaN or infinite logits (non-finite weights or input)", lastCheckpoint, log);
                     using var loss = criterion.Compute(prediction, batch.Targets);
                     var values = loss.ToValues();
                     if (!double.IsFinite(values["loss"]))
@@ -300,7 +303,7 @@ public sealed class Mask2FormerTrainer
         {
             while (pendingWarnings.TryDequeue(out var w))
             {
-                if (!warnings.Contains(w)) warnings.Add(w);
+                warnings.Add(w);
                 Log(log, new JsonObject { ["warning"] = w });
                 o.Warning?.Invoke(w);
             }

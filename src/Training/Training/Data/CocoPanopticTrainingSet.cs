@@ -198,7 +198,7 @@ public sealed class CocoPanopticTrainingSet
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
         {
-            throw new DataFormatException($"the image cannot be decoded ({e.Message})", path, imageId, inner: e);
+            throw new DataFormatException($"the image cannot be decoded: corrupt or in an unsupported format ({e.GetType().Name}: {e.Message})", path, imageId, inner: e);
         }
         using (decoded)
         {

@@ -2,16 +2,16 @@ using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Training.Data;
 
-/// <summary>One loaded batch and where the example stream continues after it.</summary>
-internal sealed record LoadedBatch(IReadOnlyList<TrainingExample> Examples, long EndCursor);
+/// <summary>One loaded batch, where the example stream continues after it, and the images skipped to fill it.</summary>
+internal sealed record LoadedBatch(IReadOnlyList<TrainingExample> Examples, long EndCursor, IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// An endless, seeded stream of augmented examples, loaded in parallel one batch ahead of the
 /// training loop. Position p of the stream is image <c>perm_e[p mod N]</c> of epoch e = p / N, where
 /// <c>perm_e</c> is a shuffle seeded by (seed, e), augmented with random numbers seeded by (seed, p):
 /// nothing depends on thread timing, and the stream resumes exactly from a saved cursor.
-/// An image that cannot be read is skipped with a warning naming it, and the batch is filled
-/// from the next positions.
+/// An image that cannot be read is skipped with a warning naming it (carried by the batch it
+/// would have been in), and the batch is filled from the next positions.
 /// </summary>
 internal sealed class TrainingDataLoader : IDisposable
 {
@@ -21,13 +21,12 @@ internal sealed class TrainingDataLoader : IDisposable
     private readonly int _seed;
     private readonly bool _shuffle;
     private readonly ParallelOptions _parallel;
-    private readonly Action<string> _warn;
     private long _permutationEpoch = -1;
     private int[] _permutation = [];
     private Task<LoadedBatch> _pending;
 
     public TrainingDataLoader(CocoPanopticTrainingSet set, TrainingAugmentation augmentation, int batchSize, int seed, int threads,
-        long startCursor, Action<string> warn, bool shuffle = true)
+        long startCursor, bool shuffle = true)
     {
         _set = set;
         _augmentation = augmentation;
@@ -35,7 +34,6 @@ internal sealed class TrainingDataLoader : IDisposable
         _seed = seed;
         _shuffle = shuffle;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) };
-        _warn = warn;
         _pending = Task.Run(() => LoadFrom(startCursor));
     }
 
@@ -56,6 +54,7 @@ internal sealed class TrainingDataLoader : IDisposable
     internal LoadedBatch LoadFrom(long cursor)
     {
         var examples = new List<TrainingExample>(_batchSize);
+        var warnings = new List<string>();
         var failures = 0;
         while (examples.Count < _batchSize)
         {
@@ -86,13 +85,13 @@ internal sealed class TrainingDataLoader : IDisposable
                     continue;
                 }
                 var info = _set.Images[images[i]];
-                _warn($"skipping image {info.Id} ('{info.FileName}'): {errors[i]!.Message}");
+                warnings.Add($"skipping image {info.Id} ('{info.FileName}'): {errors[i]!.Message}");
                 if (++failures >= _set.Count)
                     throw new DataFormatException($"none of the {_set.Count} images could be read (last: '{info.FileName}': {errors[i]!.Message})", _set.Dataset.Source);
             }
             cursor += need;
         }
-        return new LoadedBatch(examples, cursor);
+        return new LoadedBatch(examples, cursor, warnings);
     }
 
     private int ImageAt(long position)
