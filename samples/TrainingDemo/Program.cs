@@ -31,6 +31,8 @@ var options = new Mask2FormerTrainerOptions
     MinScale = 0.7,
     MaxScale = 1.4,
     LearningRate = 4e-4,
+    // The recipe's 0.1 assumes an ImageNet-pretrained backbone; this one starts from random weights.
+    BackboneMultiplier = 1.0,
     Schedule = LearningRateScheduleKind.Poly,
     WarmupSteps = 50,
     WarmupFactor = 0.01,

@@ -21,6 +21,7 @@ internal sealed class TrainingDataLoader : IDisposable
     private readonly int _seed;
     private readonly bool _shuffle;
     private readonly ParallelOptions _parallel;
+    private readonly Lock _permutationLock = new();
     private long _permutationEpoch = -1;
     private int[] _permutation = [];
     private Task<LoadedBatch> _pending;
@@ -99,14 +100,17 @@ internal sealed class TrainingDataLoader : IDisposable
         var n = _set.Count;
         if (!_shuffle) return (int)(position % n);
         var epoch = position / n;
-        if (epoch != _permutationEpoch)
+        lock (_permutationLock)
         {
-            var permutation = Enumerable.Range(0, n).ToArray();
-            new Random(StreamSeed(_seed ^ 0x5bd1e995, epoch)).Shuffle(permutation);
-            _permutation = permutation;
-            _permutationEpoch = epoch;
+            if (epoch != _permutationEpoch)
+            {
+                var permutation = Enumerable.Range(0, n).ToArray();
+                new Random(StreamSeed(_seed ^ 0x5bd1e995, epoch)).Shuffle(permutation);
+                _permutation = permutation;
+                _permutationEpoch = epoch;
+            }
+            return _permutation[(int)(position % n)];
         }
-        return _permutation[(int)(position % n)];
     }
 
     /// <summary>A 32-bit seed from (seed, position) by SplitMix64 finalisation.</summary>
