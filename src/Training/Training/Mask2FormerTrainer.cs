@@ -1,0 +1,388 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Mask2Former.Evaluation;
+using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
+using Microsoft.ML.Mask2Former.Training.Data;
+using Microsoft.ML.Mask2Former.Training.Losses;
+using Microsoft.ML.Mask2Former.Training.Modeling;
+using Microsoft.ML.Mask2Former.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Mask2Former.Training;
+
+/// <summary>
+/// Trains Mask2Former on COCO panoptic data: seeded, parallel data loading with large-scale
+/// jitter; Hungarian-matched set loss with deep supervision; AdamW with the backbone at a tenth
+/// of the rate, no decay on norms and embeddings; multi-step or poly schedule; full-model
+/// gradient clipping; atomic, exactly resumable checkpoints; validation PQ with the panopticapi
+/// evaluator. Defaults are the Mask2Former COCO recipe (see <see cref="Mask2FormerTrainerOptions"/>).
+/// </summary>
+/// <example>
+/// <code>
+/// var trainer = new Mask2FormerTrainer(new Mask2FormerTrainerOptions { MaxSteps = 2000, BatchSize = 4, ImageSize = 256, OutputFolder = "out" });
+/// using var result = trainer.Fit("data/coco-like", new Progress&lt;TrainingProgress&gt;(p =&gt; Console.WriteLine(p)));
+/// </code>
+/// </example>
+public sealed class Mask2FormerTrainer
+{
+    /// <summary>Creates a trainer.</summary>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    public Mask2FormerTrainer(Mask2FormerTrainerOptions? options = null)
+    {
+        Options = options ?? new Mask2FormerTrainerOptions();
+    }
+
+    /// <summary>The settings in use.</summary>
+    public Mask2FormerTrainerOptions Options { get; }
+
+    /// <summary>Injects NaN into the input of the steps it returns true for (tests of the divergence guard).</summary>
+    internal Func<long, bool>? PoisonInput { get; set; }
+
+    /// <summary>
+    /// Trains a new network on the COCO panoptic folder <paramref name="dataFolder"/>
+    /// (<c>images/</c>, <c>panoptic.json</c>, <c>panoptic/</c>). The network is built from
+    /// <see cref="Mask2FormerTrainerOptions.Config"/> (or the named preset) with the data set's
+    /// categories as its classes, seeded with <see cref="Mask2FormerTrainerOptions.Seed"/>, and
+    /// optionally initialised from <see cref="Mask2FormerTrainerOptions.InitialWeights"/>. With
+    /// <see cref="Mask2FormerTrainerOptions.Resume"/> the run continues from the last checkpoint
+    /// and ends with the weights an uninterrupted run would have.
+    /// </summary>
+    /// <param name="dataFolder">The training data.</param>
+    /// <param name="progress">Receives a report every <see cref="Mask2FormerTrainerOptions.ReportInterval"/> steps and after each validation.</param>
+    /// <param name="cancellationToken">Stops training before the next step; a checkpoint of the steps done is written first (with an output folder).</param>
+    /// <returns>The trained network and a summary.</returns>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="DataFormatException">The data set is invalid (e.g. a category outside the label set) or no image can be read.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or gradient became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (after writing a checkpoint when there is an output folder).</exception>
+    public Mask2FormerTrainingResult Fit(string dataFolder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataFolder);
+        Options.Validate();
+        var config = Options.Config ?? Presets.Get(Options.ConfigName);
+        CocoPanopticTrainingSet set;
+        string? resumeConfig = null;
+        if (Options.Resume && TrainingCheckpoint.Latest(Options.OutputFolder!) is { } latest)
+            resumeConfig = Path.Combine(latest, TrainingCheckpoint.ConfigFile);
+        if (resumeConfig is not null)
+        {
+            config = Mask2FormerConfig.Load(resumeConfig);
+            set = CocoPanopticTrainingSet.Open(dataFolder, config.Labels);
+        }
+        else
+        {
+            set = CocoPanopticTrainingSet.Open(dataFolder, Options.KeepConfigLabels ? config.Labels : null);
+            config = WithLabels(config, set.Labels);
+        }
+        var validation = Options.ValidationFolder is { } vf ? CocoPanopticTrainingSet.Open(vf, set.Labels) : null;
+
+        manual_seed(Options.Seed);
+        var network = new Mask2FormerForUniversalSegmentation(config);
+        try
+        {
+            if (Options.InitialWeights is { } init && resumeConfig is null)
+            {
+                if (!File.Exists(init)) throw new FileNotFoundException($"initial weights not found: '{init}'", init);
+                ModuleCheckpoint.Load(network, init, strict: false);
+            }
+            return Train(network, set, validation, progress, cancellationToken);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Trains <paramref name="network"/> in place on <paramref name="trainingSet"/>, whose labels
+    /// must be the network's classes in order.
+    /// </summary>
+    /// <param name="network">The network to train (its classes = <paramref name="trainingSet"/>'s labels).</param>
+    /// <param name="trainingSet">The training data.</param>
+    /// <param name="validationSet">Data for validation PQ, or null.</param>
+    /// <param name="progress">Receives reports.</param>
+    /// <param name="cancellationToken">Stops before the next step (after a checkpoint).</param>
+    /// <returns>The same network, trained, and a summary.</returns>
+    /// <exception cref="ArgumentException">The labels differ from the network's classes, or an option is invalid.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or gradient became NaN or infinite.</exception>
+    public Mask2FormerTrainingResult Train(Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet trainingSet, CocoPanopticTrainingSet? validationSet = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(trainingSet);
+        var o = Options;
+        o.Validate();
+        var config = network.Config;
+        if (!config.Labels.SequenceEqual(trainingSet.Labels))
+            throw new ArgumentException($"the network's {config.NumLabels} classes differ from the data set's labels ({trainingSet.Labels.Count}); open the set with the network's labels", nameof(trainingSet));
+
+        var output = o.OutputFolder is null ? null : Path.GetFullPath(o.OutputFolder);
+        if (output is not null) Directory.CreateDirectory(output);
+        using var log = output is null ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
+        var warnings = new List<string>(trainingSet.Warnings);
+        var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings);
+
+        var points = o.NumPoints ?? config.TrainNumPoints;
+        var criterion = new Mask2FormerCriterion(config.NumLabels, new Mask2FormerCriterionOptions
+        {
+            ClassWeight = config.ClassWeight,
+            MaskWeight = config.MaskWeight,
+            DiceWeight = config.DiceWeight,
+            NoObjectWeight = config.NoObjectWeight,
+            NumPoints = points,
+            OversampleRatio = config.OversampleRatio,
+            ImportanceSampleRatio = config.ImportanceSampleRatio,
+            Matcher = new HungarianMatcherOptions { ClassCost = config.ClassWeight, MaskCost = config.MaskWeight, DiceCost = config.DiceWeight, NumPoints = points },
+        });
+        var groups = ParameterGroups.Build(network, o.LearningRate, o.WeightDecay, o.BackboneMultiplier);
+        using var optimizer = ParameterGroups.CreateAdamW(groups, o.Beta1, o.Beta2, o.Epsilon);
+        var controllers = optimizer.ParamGroups.ToArray();
+        var parameters = groups.SelectMany(g => g.Parameters.Select(p => p.Parameter)).ToArray();
+        var schedule = new LearningRateSchedule(o.Schedule, o.MaxSteps, o.Milestones, o.Gamma, o.PolyPower, o.WarmupSteps, o.WarmupFactor);
+        var scheduleJson = new JsonObject
+        {
+            ["kind"] = schedule.Kind.ToString(),
+            ["milestone_steps"] = new JsonArray(schedule.MilestoneSteps.Select(m => (JsonNode)m).ToArray()),
+            ["gamma"] = schedule.Gamma,
+            ["poly_power"] = schedule.PolyPower,
+            ["warmup_steps"] = schedule.WarmupSteps,
+            ["warmup_factor"] = schedule.WarmupFactor,
+            ["base_lr"] = o.LearningRate,
+            ["group_lrs"] = new JsonArray(groups.Select(g => (JsonNode)g.LearningRate).ToArray()),
+        };
+
+        manual_seed(o.Seed);
+        long step = 0, cursor = 0;
+        string? lastCheckpoint = null;
+        long savedStep = -1;
+        if (o.Resume && TrainingCheckpoint.Latest(output!) is { } latest)
+        {
+            var state = TrainingCheckpoint.Restore(latest, network, optimizer);
+            if (state.BatchSize != o.BatchSize || state.Seed != o.Seed)
+                throw new ArgumentException($"the checkpoint in '{latest}' was trained with batch {state.BatchSize} and seed {state.Seed}; resume with the same values (got {o.BatchSize}, {o.Seed})");
+            step = state.Step;
+            cursor = state.Cursor;
+            lastCheckpoint = latest;
+            savedStep = step;
+            Log(log, new JsonObject { ["event"] = "resume", ["from"] = latest, ["step"] = step });
+        }
+        else
+        {
+            Log(log, new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = o.BatchSize, ["size"] = o.ImageSize });
+        }
+        if (output is not null) WriteModelFiles(output, network, trainingSet, modelFrom: null);
+
+        var augmentation = new TrainingAugmentation
+        {
+            Mode = o.ResizeMode,
+            Size = o.ImageSize,
+            MinScale = o.MinScale,
+            MaxScale = o.MaxScale,
+            FlipProbability = o.FlipProbability,
+            PixelMean = o.PixelMean,
+            PixelStd = o.PixelStd,
+        };
+        var validation = validationSet is null || o.ValidationInterval == 0 ? null
+            : new PanopticValidation(validationSet, new TrainingAugmentation
+            {
+                Mode = ImageResizeMode.Resize,
+                Size = o.ValidationImageSize ?? o.ImageSize,
+                FlipProbability = 0,
+                PixelMean = o.PixelMean,
+                PixelStd = o.PixelStd,
+            }, o.MaxValidationImages);
+
+        IReadOnlyDictionary<string, double> lastLosses = new Dictionary<string, double>();
+        PanopticSegmentationMetrics? lastValidation = null;
+        network.train();
+        var window = Stopwatch.StartNew();
+        long windowImages = 0, windowSteps = 0;
+        double windowWait = 0;
+        using (var loader = new TrainingDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor))
+        {
+            while (step < o.MaxSteps)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (output is not null && savedStep != step) lastCheckpoint = SaveCheckpoint(output, step, cursor);
+                    Log(log, new JsonObject { ["event"] = "cancelled", ["step"] = step });
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var factor = schedule.Factor(step);
+                for (var g = 0; g < controllers.Length; g++) controllers[g].LearningRate = groups[g].LearningRate * factor;
+
+                var loaded = loader.Next();
+                windowWait += loader.LastWaitSeconds;
+                foreach (var w in loaded.Warnings) pendingWarnings.Enqueue(w);
+                DrainWarnings();
+                using (var scope = NewDisposeScope())
+                {
+                    using var batch = TrainingBatch.Create(loaded.Examples);
+                    if (PoisonInput?.Invoke(step) == true) batch.PixelValues.fill_(double.NaN);
+                    using var prediction = network.forward(batch.PixelValues);
+                    if (!prediction.ClassQueriesLogits.isfinite().all().item<bool>() || !prediction.MasksQueriesLogits.isfinite().all().item<bool>())
+                        throw Diverged(step, "the network output holds NaN or infinite logits (non-finite weights or input)", lastCheckpoint, log);
+                    using var loss = criterion.Compute(prediction, batch.Targets);
+                    var values = loss.ToValues();
+                    if (!double.IsFinite(values["loss"]))
+                        throw Diverged(step, $"the loss is {values["loss"]} ({Describe(values)})", lastCheckpoint, log);
+                    optimizer.zero_grad();
+                    loss.Total.backward();
+                    if (o.GradientClipNorm > 0)
+                    {
+                        var norm = nn.utils.clip_grad_norm_(parameters, o.GradientClipNorm);
+                        if (!double.IsFinite(norm)) throw Diverged(step, $"the gradient norm is {norm} (loss {values["loss"]})", lastCheckpoint, log);
+                    }
+                    optimizer.step();
+                    lastLosses = values;
+                }
+                step++;
+                cursor = loaded.EndCursor;
+                windowImages += loaded.Examples.Count;
+                windowSteps++;
+
+                var validate = validation is not null && (step % o.ValidationInterval == 0 || step == o.MaxSteps);
+                if (step % o.ReportInterval == 0 || step == o.MaxSteps || validate)
+                {
+                    var elapsed = window.Elapsed.TotalSeconds;
+                    var perStep = elapsed / Math.Max(1, windowSteps);
+                    PanopticSegmentationMetrics? metrics = null;
+                    if (validate)
+                    {
+                        // Validation must not disturb the random stream, so a run with more validations trains identically.
+                        using var rng = torch.random.get_rng_state();
+                        metrics = validation!.Evaluate(network);
+                        torch.random.set_rng_state(rng);
+                        lastValidation = metrics;
+                    }
+                    var report = new TrainingProgress
+                    {
+                        Step = step,
+                        TotalSteps = o.MaxSteps,
+                        Loss = lastLosses["loss"],
+                        Losses = lastLosses,
+                        LearningRate = o.LearningRate * factor,
+                        ImagesPerSecond = windowImages / Math.Max(1e-9, elapsed),
+                        DataWaitShare = Math.Clamp(windowWait / Math.Max(1e-9, elapsed), 0, 1),
+                        EstimatedRemaining = TimeSpan.FromSeconds(perStep * (o.MaxSteps - step)),
+                        ValidationPanopticQuality = metrics?.PanopticQuality,
+                        Validation = metrics,
+                    };
+                    Log(log, ReportJson(report));
+                    progress?.Report(report);
+                    window.Restart();
+                    windowImages = windowSteps = 0;
+                    windowWait = 0;
+                }
+                if (output is not null && (step % o.CheckpointInterval == 0 || step == o.MaxSteps))
+                    lastCheckpoint = SaveCheckpoint(output, step, cursor);
+            }
+        }
+        DrainWarnings();
+        network.eval();
+        Log(log, new JsonObject { ["event"] = "done", ["step"] = step });
+        return new Mask2FormerTrainingResult(network, step, lastLosses, lastValidation, warnings, output, lastCheckpoint);
+
+        string SaveCheckpoint(string folder, long atStep, long atCursor)
+        {
+            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, o.BatchSize, schedule.Factor(Math.Max(0, atStep - 1)));
+            var dir = TrainingCheckpoint.Save(folder, state, network, optimizer, (JsonObject)scheduleJson.DeepClone(), o.KeepCheckpoints);
+            WriteModelFiles(folder, network, trainingSet, Path.Combine(dir, TrainingCheckpoint.ModelFile));
+            Log(log, new JsonObject { ["event"] = "checkpoint", ["step"] = atStep, ["folder"] = dir });
+            savedStep = atStep;
+            return dir;
+        }
+
+        void DrainWarnings()
+        {
+            while (pendingWarnings.TryDequeue(out var w))
+            {
+                warnings.Add(w);
+                Log(log, new JsonObject { ["warning"] = w });
+                o.Warning?.Invoke(w);
+            }
+        }
+    }
+
+    private static TrainingDivergedException Diverged(long step, string what, string? lastCheckpoint, StreamWriter? log)
+    {
+        var message = $"Training diverged at step {step}: {what}. The weights were not updated" +
+            (lastCheckpoint is null ? " and no checkpoint had been written." : $"; the last good checkpoint is '{lastCheckpoint}' (resume from it, e.g. with a lower learning rate).");
+        Log(log, new JsonObject { ["event"] = "diverged", ["step"] = step, ["message"] = message });
+        return new TrainingDivergedException(message, step, lastCheckpoint);
+    }
+
+    private static string Describe(IReadOnlyDictionary<string, double> values) =>
+        string.Join(", ", values.Where(kv => !kv.Key.Contains('_', StringComparison.Ordinal) || kv.Key.Count(c => c == '_') == 1)
+            .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:G4}")));
+
+    /// <summary>config.json, model.safetensors and labels.json at the top of the output folder, each replaced atomically.</summary>
+    private static void WriteModelFiles(string output, Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet set, string? modelFrom)
+    {
+        AtomicFile.WriteAllText(Path.Combine(output, TrainingCheckpoint.ConfigFile), network.Config.ToJson());
+        var labels = new JsonArray();
+        for (var k = 0; k < set.Labels.Count; k++)
+            labels.Add(new JsonObject { ["id"] = set.CategoryIds[k], ["name"] = set.Labels[k], ["isthing"] = set.IsThing[k] });
+        AtomicFile.WriteAllText(Path.Combine(output, "labels.json"), new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (modelFrom is not null)
+        {
+            AtomicFile.Write(Path.Combine(output, TrainingCheckpoint.ModelFile), s =>
+            {
+                using var source = File.OpenRead(modelFrom);
+                source.CopyTo(s);
+            });
+        }
+    }
+
+    private static JsonObject ReportJson(TrainingProgress p)
+    {
+        var o = new JsonObject
+        {
+            ["step"] = p.Step,
+            ["lr"] = p.LearningRate,
+            ["images_per_second"] = Math.Round(p.ImagesPerSecond, 4),
+            ["data_wait_share"] = Math.Round(p.DataWaitShare, 4),
+            ["eta_seconds"] = Math.Round(p.EstimatedRemaining.TotalSeconds, 1),
+        };
+        foreach (var (k, v) in p.Losses) o[k] = v;
+        if (p.Validation is { } m)
+        {
+            o["pq"] = m.PanopticQuality;
+            o["sq"] = m.SegmentationQuality;
+            o["rq"] = m.RecognitionQuality;
+            o["pq_things"] = m.Things.PanopticQuality;
+            o["pq_stuff"] = m.Stuff.PanopticQuality;
+        }
+        return o;
+    }
+
+    private static void Log(StreamWriter? log, JsonObject entry)
+    {
+        if (log is null) return;
+        log.WriteLine(entry.ToJsonString());
+        log.Flush();
+    }
+
+    /// <summary>A copy of <paramref name="config"/> whose classes are <paramref name="labels"/>.</summary>
+    internal static Mask2FormerConfig WithLabels(Mask2FormerConfig config, IReadOnlyList<string> labels)
+    {
+        if (config.Labels.SequenceEqual(labels)) return config;
+        var json = JsonNode.Parse(config.ToJson())!.AsObject();
+        var id2label = new JsonObject();
+        var label2id = new JsonObject();
+        for (var i = 0; i < labels.Count; i++)
+        {
+            id2label[i.ToString(CultureInfo.InvariantCulture)] = labels[i];
+            label2id[labels[i]] = i;
+        }
+        json["id2label"] = id2label;
+        json["label2id"] = label2id;
+        return Mask2FormerConfig.Parse(json.ToJsonString());
+    }
+}

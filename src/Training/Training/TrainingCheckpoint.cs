@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
+using Microsoft.ML.Mask2Former.Training.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Mask2Former.Training;
+
+/// <summary>The resumable state of a run, as stored in <c>trainer_state.json</c>.</summary>
+internal sealed record TrainingState(long Step, long Cursor, long TotalSteps, int Seed, int BatchSize, double LearningRateFactor, string? LastCheckpoint = null);
+
+/// <summary>
+/// Checkpoints in <c>OUT/checkpoints/step-NNNNNNNN/</c>: <c>model.safetensors</c> (Hugging Face
+/// names), <c>config.json</c>, <c>optimizer.bin</c> (TorchSharp AdamW state: moments and step
+/// counts), <c>rng_state.bin</c> (the libtorch CPU generator) and <c>trainer_state.json</c> (step,
+/// data-stream cursor, schedule). A checkpoint is written into a hidden temporary folder that is
+/// renamed into place when complete, then <c>checkpoints/latest</c> is replaced atomically: a
+/// write that dies half-way leaves the previous checkpoint current and intact.
+/// </summary>
+internal static class TrainingCheckpoint
+{
+    public const string CheckpointsFolder = "checkpoints";
+    public const string LatestFile = "latest";
+    public const string ModelFile = "model.safetensors";
+    public const string ConfigFile = "config.json";
+    public const string OptimizerFile = "optimizer.bin";
+    public const string RngFile = "rng_state.bin";
+    public const string StateFile = "trainer_state.json";
+
+    /// <summary>Called after each file of a checkpoint is written, with its path (tests throw here to simulate a crash).</summary>
+    internal static Action<string>? FileWritten { get; set; }
+
+    public static string Save(string outputFolder, TrainingState state, Mask2FormerForUniversalSegmentation network, OptimizerHelper optimizer,
+        JsonObject schedule, int keep)
+    {
+        var root = Path.Combine(outputFolder, CheckpointsFolder);
+        Directory.CreateDirectory(root);
+        var name = "step-" + state.Step.ToString("D8", CultureInfo.InvariantCulture);
+        var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+
+        Write(Path.Combine(temp, ConfigFile), s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(network.Config.ToJson())));
+        ModuleCheckpoint.Save(network, Path.Combine(temp, ModelFile));
+        FileWritten?.Invoke(Path.Combine(temp, ModelFile));
+        Write(Path.Combine(temp, OptimizerFile), s =>
+        {
+            using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            optimizer.save_state_dict(writer);
+        });
+        Write(Path.Combine(temp, RngFile), s =>
+        {
+            using var rng = torch.random.get_rng_state();
+            s.Write(rng.data<byte>().ToArray());
+        });
+        var json = new JsonObject
+        {
+            ["step"] = state.Step,
+            ["cursor"] = state.Cursor,
+            ["total_steps"] = state.TotalSteps,
+            ["seed"] = state.Seed,
+            ["batch_size"] = state.BatchSize,
+            ["lr_factor"] = state.LearningRateFactor,
+            ["schedule"] = schedule,
+            ["written_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        };
+        Write(Path.Combine(temp, StateFile), s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
+
+        var final = Path.Combine(root, name);
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+        Directory.Move(temp, final);
+        AtomicFile.WriteAllText(Path.Combine(root, LatestFile), name);
+        Prune(root, name, keep);
+        return final;
+    }
+
+    private static void Write(string path, Action<Stream> write)
+    {
+        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            write(stream);
+            stream.Flush(flushToDisk: true);
+        }
+        FileWritten?.Invoke(path);
+    }
+
+    /// <summary>Removes old checkpoints beyond <paramref name="keep"/> and temporary folders of interrupted writes.</summary>
+    private static void Prune(string root, string current, int keep)
+    {
+        foreach (var dir in Directory.GetDirectories(root, ".step-*.tmp"))
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        var old = Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Where(n => n != current).Order(StringComparer.Ordinal).ToList();
+        for (var i = 0; i < old.Count - (keep - 1); i++)
+        {
+            try { Directory.Delete(Path.Combine(root, old[i]!), recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The folder of the current checkpoint, or null when there is none.</summary>
+    public static string? Latest(string outputFolder)
+    {
+        var pointer = Path.Combine(outputFolder, CheckpointsFolder, LatestFile);
+        if (!File.Exists(pointer)) return null;
+        var name = File.ReadAllText(pointer).Trim();
+        var dir = Path.Combine(outputFolder, CheckpointsFolder, name);
+        if (name.Length == 0 || name.Contains('/') || name.Contains('\\') || !Directory.Exists(dir))
+            throw new DataFormatException($"'{LatestFile}' names checkpoint '{name}', which does not exist", pointer);
+        return dir;
+    }
+
+    /// <summary>Restores weights, optimizer state and the random generator from a checkpoint folder.</summary>
+    public static TrainingState Restore(string folder, Mask2FormerForUniversalSegmentation network, OptimizerHelper optimizer)
+    {
+        var statePath = Path.Combine(folder, StateFile);
+        TrainingState state;
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new DataFormatException("not a JSON object", statePath);
+            state = new TrainingState((long)node["step"]!, (long)node["cursor"]!, (long)node["total_steps"]!, (int)node["seed"]!, (int)node["batch_size"]!,
+                (double)node["lr_factor"]!, folder);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException and not DataFormatException)
+        {
+            throw new DataFormatException($"the training state cannot be read ({e.Message})", statePath, inner: e);
+        }
+        ModuleCheckpoint.Load(network, Path.Combine(folder, ModelFile));
+        var optimizerPath = Path.Combine(folder, OptimizerFile);
+        using (var reader = new BinaryReader(File.OpenRead(optimizerPath)))
+        {
+            optimizer.load_state_dict(reader);
+        }
+        var rng = File.ReadAllBytes(Path.Combine(folder, RngFile));
+        using var rngState = torch.tensor(rng, ScalarType.Byte);
+        torch.random.set_rng_state(rngState);
+        return state;
+    }
+}

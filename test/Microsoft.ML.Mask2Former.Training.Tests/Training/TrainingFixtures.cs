@@ -1,0 +1,57 @@
+using Microsoft.ML.Mask2Former.Synthetic;
+using Microsoft.ML.Mask2Former.Training.Data;
+using Microsoft.ML.Mask2Former.Training.Modeling;
+
+namespace Microsoft.ML.Mask2Former.Training.Tests.Training;
+
+/// <summary>Tiny networks and synthetic data sets shared by the trainer tests.</summary>
+internal static class TrainingFixtures
+{
+    /// <summary>A network small enough to train in seconds on one CPU thread (about 0.2 M parameters).</summary>
+    public static Mask2FormerConfig Tiny(double dropPath = 0.0) => new()
+    {
+        Backbone = new SwinConfig { EmbedDim = 16, Depths = [1, 1, 1, 1], NumHeads = [1, 1, 2, 2], WindowSize = 4, DropPathRate = dropPath },
+        FeatureSize = 32,
+        MaskFeatureSize = 32,
+        HiddenDim = 32,
+        EncoderFeedforwardDim = 64,
+        EncoderLayers = 1,
+        DecoderLayers = 3,
+        NumAttentionHeads = 2,
+        DimFeedforward = 64,
+        NumQueries = 8,
+        Labels = ["a"],
+    };
+
+    /// <summary>A synthetic data set folder (images/, panoptic.json, panoptic/).</summary>
+    public static string Synthetic(int images, int size, int maxThings, int seed)
+    {
+        var folder = TestPaths.NewTempFolder();
+        SyntheticPanopticDataset.Generate(folder, new SyntheticPanopticOptions { ImageCount = images, Width = size, Height = size, MaxThingsPerImage = maxThings, Seed = seed });
+        return folder;
+    }
+
+    /// <summary>Fast settings for tests: no jitter, few points, one loader thread.</summary>
+    public static Mask2FormerTrainerOptions Fast(long steps, int size) => new()
+    {
+        Config = Tiny(),
+        MaxSteps = steps,
+        BatchSize = 2,
+        ImageSize = size,
+        ResizeMode = ImageResizeMode.Resize,
+        FlipProbability = 0,
+        LearningRate = 1e-3,
+        WarmupSteps = 0,
+        NumPoints = 512,
+        LoaderThreads = 1,
+        ReportInterval = 1,
+        ValidationInterval = 0,
+        CheckpointInterval = 1_000_000,
+    };
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs on the reporting thread (Progress&lt;T&gt; posts asynchronously).</summary>
+internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}
