@@ -18,6 +18,13 @@ public sealed class OverlayOptions
     /// </summary>
     public float TextSize { get; init; }
 
-    /// <summary>Segments smaller than this many pixels get no caption (their colour and boundary still show). Default 64.</summary>
+    /// <summary>
+    /// Magnification (1 to 16) applied before drawing: the image is enlarged smoothly and the map
+    /// by pixel replication, so small images (thumbnails, 128-pixel training images) get legible
+    /// captions and visible boundaries. Default 1.
+    /// </summary>
+    public int Scale { get; init; } = 1;
+
+    /// <summary>Segments smaller than this many pixels (before <see cref="Scale"/>) get no caption (their colour and boundary still show). Default 64.</summary>
     public int MinLabelArea { get; init; } = 64;
 }

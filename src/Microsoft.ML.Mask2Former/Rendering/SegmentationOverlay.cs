@@ -68,6 +68,31 @@ public static class SegmentationOverlay
     private static byte[] Render(SKBitmap bitmap, ReadOnlySpan<uint> map, int width, int height,
         IReadOnlyList<OverlaySegment> segments, OverlayOptions options)
     {
+        if (options.Scale is < 1 or > 16) throw new ArgumentException($"Scale must be in 1..16, got {options.Scale}", nameof(options));
+        if (options.Scale > 1 && map.Length == (long)width * height)
+        {
+            var k = options.Scale;
+            using var enlarged = bitmap.Resize(new SKImageInfo(width * k, height * k, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.High)
+                ?? throw new InvalidOperationException("SkiaSharp could not enlarge the image");
+            var bigMap = new uint[width * k * height * k];
+            for (var y = 0; y < height * k; y++)
+            {
+                var row = map.Slice(y / k * width, width);
+                var target = bigMap.AsSpan(y * width * k, width * k);
+                for (var x = 0; x < target.Length; x++) target[x] = row[x / k];
+            }
+            var scaled = new OverlayOptions
+            {
+                Opacity = options.Opacity,
+                DrawBoundaries = options.DrawBoundaries,
+                DrawLabels = options.DrawLabels,
+                TextSize = options.TextSize,
+                MinLabelArea = options.MinLabelArea * k * k,
+                Scale = 1,
+            };
+            return Render(enlarged, bigMap, width * k, height * k, segments, scaled);
+        }
+
         ArgumentNullException.ThrowIfNull(segments);
         if (map.Length != (long)width * height)
             throw new ArgumentException($"the segment map has {map.Length} ids, expected {width}×{height} = {(long)width * height}", nameof(map));

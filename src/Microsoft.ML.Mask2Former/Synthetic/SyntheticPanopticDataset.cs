@@ -67,7 +67,7 @@ public static class SyntheticPanopticDataset
             var fileName = $"{i + 1:D6}.png";
             // One generator per image, seeded from (seed, index): an image does not depend on the count.
             var random = new Random(unchecked(options.Seed * 1_000_003 + i * 7919 + 17));
-            var (ids, rgb, segments) = RenderImage(random, options.Width, options.Height, options.MaxThingsPerImage);
+            var (ids, rgb, segments) = RenderImage(random, options);
             AtomicFile.Write(Path.Combine(folder, ImagesFolder, fileName),
                 s => Png.Write(s, options.Width, options.Height, PngColorType.Rgb, 8, rgb));
             Png.WriteIds(Path.Combine(folder, SegmentMapsFolder, fileName), ids, options.Width, options.Height);
@@ -79,8 +79,9 @@ public static class SyntheticPanopticDataset
         return dataset;
     }
 
-    private static (uint[] Ids, byte[] Rgb, List<CocoPanopticSegment> Segments) RenderImage(Random random, int width, int height, int maxThings)
+    private static (uint[] Ids, byte[] Rgb, List<CocoPanopticSegment> Segments) RenderImage(Random random, SyntheticPanopticOptions options)
     {
+        var (width, height, maxThings) = (options.Width, options.Height, options.MaxThingsPerImage);
         var ids = new uint[width * height];
         PaintStuff(random, ids, width, height);
 
@@ -93,9 +94,10 @@ public static class SyntheticPanopticDataset
             for (var attempt = 0; attempt < 20; attempt++)
             {
                 var kind = ThingKinds[random.Next(ThingKinds.Length)];
-                var size = minSide * (0.08 + 0.14 * random.NextDouble());
+                var size = minSide * (options.MinThingSize + (options.MaxThingSize - options.MinThingSize) * random.NextDouble());
                 var shape = new SyntheticShape(kind, random.NextDouble() * width, random.NextDouble() * height, size, random.NextDouble() * Math.PI);
-                var colour = ThingColours[random.Next(ThingColours.Length)];
+                var drawn = ThingColours[random.Next(ThingColours.Length)];
+                var colour = options.ColourByCategory ? ThingColours[(int)kind * 2 % ThingColours.Length] : drawn;
                 var pixels = Rasterize(shape, width, height);
                 if (pixels.Count < 12 || !KeepsOthersVisible(ids, pixels, shapes.Select(s => (s.Id, s.FullArea)))) continue;
                 var category = (int)kind + 1;

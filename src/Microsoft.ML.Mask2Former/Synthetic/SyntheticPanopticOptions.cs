@@ -21,8 +21,23 @@ public sealed class SyntheticPanopticOptions
     /// </summary>
     public int MaxThingsPerImage { get; init; } = 5;
 
+    /// <summary>
+    /// When <see langword="true"/>, every shape class is drawn in its own colour (so colour alone
+    /// tells the classes apart, which a small network learns in minutes); when <see langword="false"/>
+    /// (default) colours are drawn at random and only the outline tells the class.
+    /// </summary>
+    public bool ColourByCategory { get; init; }
+
+    /// <summary>Smallest shape size as a fraction of the shorter image side (0.02 to 1). Default 0.08.</summary>
+    public double MinThingSize { get; init; } = 0.08;
+
+    /// <summary>Largest shape size as a fraction of the shorter image side (at least <see cref="MinThingSize"/>, at most 1). Default 0.22.</summary>
+    public double MaxThingSize { get; init; } = 0.22;
+
     internal void Validate()
     {
+        if (MinThingSize is < 0.02 or > 1 || MaxThingSize < MinThingSize || MaxThingSize > 1)
+            throw new ArgumentException($"thing sizes must satisfy 0.02 <= {nameof(MinThingSize)} <= {nameof(MaxThingSize)} <= 1, got {MinThingSize} and {MaxThingSize}");
         if (ImageCount is < 1 or > 100_000) throw new ArgumentException($"{nameof(ImageCount)} must be in 1..100000, got {ImageCount}");
         if (Width is < 16 or > 4096) throw new ArgumentException($"{nameof(Width)} must be in 16..4096, got {Width}");
         if (Height is < 16 or > 4096) throw new ArgumentException($"{nameof(Height)} must be in 16..4096, got {Height}");

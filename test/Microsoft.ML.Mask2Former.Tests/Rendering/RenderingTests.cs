@@ -35,6 +35,20 @@ public sealed class RenderingTests
         SKBitmap.Decode(png).Copy(SKColorType.Rgba8888);
 
     [TestMethod]
+    public void ScaleEnlargesImageAndMapTogether()
+    {
+        const int w = 64, h = 32;
+        var (map, segments) = TwoSquares(w, h);
+        using var bitmap = Decode(SegmentationOverlay.RenderPng([], map, w, h, segments, new OverlayOptions { DrawLabels = false, Opacity = 0.5f, Scale = 3 }));
+        Assert.AreEqual(3 * w, bitmap.Width);
+        Assert.AreEqual(3 * h, bitmap.Height);
+        var (r, _, _) = CategoryPalette.ColorOf(1);
+        Assert.AreEqual((byte)(128 * 0.5f + r * 0.5f + 0.5f), bitmap.GetPixel(3 * 12, 3 * 12).Red, "the tint lands on the enlarged segment");
+        Assert.AreEqual(new SKColor(128, 128, 128), bitmap.GetPixel(3 * 26, 3 * 28), "void stays untouched");
+        Assert.ThrowsExactly<ArgumentException>(() => SegmentationOverlay.RenderPng([], map, w, h, segments, new OverlayOptions { Scale = 0 }));
+    }
+
+    [TestMethod]
     public void TintBoundaryAndVoidAreWhereTheMapSays()
     {
         const int w = 64, h = 32;
