@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Rendering;
 using Microsoft.ML.Mask2Former.Scoring;
 
 namespace Mask2Former.Cli
@@ -33,10 +34,11 @@ namespace Mask2Former.Cli.Commands
             var outFolder = new Option<DirectoryInfo>("--out-folder") { Description = "Folder for the segment-map PNGs (<stem>.png).", Required = true };
             var inputSize = new Option<string?>("--input-size") { Description = "Letterbox every image to HxW (needed by models exported at one size; default: the model's fixed size, else full resolution: shortest edge 800, max 1333)." };
             var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads (default: ONNX Runtime's choice)." };
+            var overlay = new Option<DirectoryInfo?>("--overlay") { Description = "Also draw each image with its segments (category colours, boundaries, labels with scores) as <stem>_overlay.png in this folder." };
 
             var command = new Command("segment", "Panoptic segmentation of a folder of images with a Mask2Former ONNX model, written as COCO panoptic predictions (JSON + PNGs) that m2f eval panoptic reads.")
             {
-                model, labels, images, outJson, outFolder, inputSize, threads,
+                model, labels, images, outJson, outFolder, inputSize, threads, overlay,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
             {
@@ -69,6 +71,8 @@ namespace Mask2Former.Cli.Commands
 
                 var pngFolder = parse.GetValue(outFolder)!.FullName;
                 Directory.CreateDirectory(pngFolder);
+                var overlayFolder = parse.GetValue(overlay)?.FullName;
+                if (overlayFolder is not null) Directory.CreateDirectory(overlayFolder);
                 using var predictor = new Mask2FormerPredictor(options);
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
@@ -94,6 +98,12 @@ namespace Mask2Former.Cli.Commands
                         var segments = result.Segments.Select(s => new CocoPanopticSegment((uint)s.Id, predictor.Labels[s.CategoryId].Id, false, s.Area,
                             [s.Box.X, s.Box.Y, s.Box.Width, s.Box.Height])).ToList();
                         annotations.Add(new CocoPanopticAnnotation(imageId, pngName, segments));
+                        if (overlayFolder is not null)
+                        {
+                            var drawn = result.Segments.Select(s => new OverlaySegment((uint)s.Id, predictor.Labels[s.CategoryId].Id, predictor.Labels[s.CategoryId].Name, s.Score)).ToArray();
+                            var scale = Math.Max(1, Math.Min(8, 512 / Math.Max(1, Math.Max(result.Width, result.Height))));
+                            SegmentationOverlay.Save(Path.Combine(overlayFolder, stem + "_overlay.png"), file, map, result.Width, result.Height, drawn, new OverlayOptions { Scale = scale });
+                        }
                         cocoImages.Add(new CocoImage(imageId, Path.GetFileName(file), result.Width, result.Height));
                     }
                     if ((n + 1) % 50 == 0 || n + 1 == files.Count)

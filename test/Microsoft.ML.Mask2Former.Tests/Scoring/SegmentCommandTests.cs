@@ -35,9 +35,15 @@ public sealed class SegmentCommandTests
             """);
         var json = Path.Combine(folder, "pred.json");
         var pngs = Path.Combine(folder, "pred");
+        var overlays = Path.Combine(folder, "overlays");
         var (code, _, err) = Run("segment", "--model", SmallModel, "--labels", labels, "--images", images, "--out-json", json, "--out-folder", pngs,
-            "--input-size", "96x160", "--threads", "1");
+            "--input-size", "96x160", "--threads", "1", "--overlay", overlays);
         Assert.AreEqual(0, code, err);
+        // --overlay: one drawing per image, enlarged so small images get legible captions.
+        CollectionAssert.AreEqual(new[] { "000000000001_overlay.png", "000000000002_overlay.png", "street_overlay.png" },
+            Directory.GetFiles(overlays).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+        using (var drawn = SkiaSharp.SKBitmap.Decode(Path.Combine(overlays, "000000000001_overlay.png")))
+            Assert.AreEqual((3 * 160, 3 * 96), (drawn.Width, drawn.Height));
 
         var set = CocoPanopticDataset.Load(json);
         CollectionAssert.AreEqual(new[] { "1", "2", "street" }, set.Annotations.Select(a => a.ImageId).ToArray());
