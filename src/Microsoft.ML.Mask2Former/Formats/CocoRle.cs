@@ -101,25 +101,11 @@ public sealed class CocoRle : IEquatable<CocoRle>
         CheckSize(height, width);
         if (mask.Length != (long)height * width)
             throw new ArgumentException($"mask holds {mask.Length} values, expected {height}x{width} = {(long)height * width}", nameof(mask));
-        var counts = new List<uint>();
-        var previous = false;
-        uint run = 0;
-        for (var x = 0; x < width; x++)
-        {
-            for (var y = 0; y < height; y++)
-            {
-                var v = mask[y * width + x] != 0;
-                if (v != previous)
-                {
-                    counts.Add(run);
-                    run = 0;
-                    previous = v;
-                }
-                run++;
-            }
-        }
-        counts.Add(run);
-        return new CocoRle(height, width, counts.ToArray());
+        var columns = new byte[mask.Length];
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                columns[x * height + y] = mask[y * width + x];
+        return EncodeColumnMajor(columns, height, width);
     }
 
     /// <summary>

@@ -257,7 +257,7 @@ public sealed class Mask2FormerTrainer
                     {
                         // Validation must not disturb the random stream, so a run with more validations trains identically.
                         using var rng = torch.random.get_rng_state();
-                        metrics = validation!.Evaluate(network);
+                        metrics = validation!.Evaluate(network, new Microsoft.ML.Mask2Former.PostProcessing.PanopticOptions { ObjectMaskThreshold = Options.ValidationObjectMaskThreshold });
                         torch.random.set_rng_state(rng);
                         lastValidation = metrics;
                     }
