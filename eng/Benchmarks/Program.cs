@@ -10,6 +10,11 @@ public static class Program
 {
     public static void Main(string[] args)
     {
+        if (args is ["scoring-memory"])
+        {
+            ScoringBenchmarks.MemoryOverTwoThousandImages();
+            return;
+        }
         if (args is ["export-swin-t"])
         {
             OnnxExportBenchmarks.EnsureSwinTiny();
