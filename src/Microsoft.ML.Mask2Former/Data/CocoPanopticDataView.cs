@@ -49,6 +49,12 @@ public sealed class CocoPanopticDataView : IDataView
     /// <summary>The data set's categories, in JSON order.</summary>
     public IReadOnlyList<CocoPanopticCategory> Categories => Dataset.Categories;
 
+    /// <summary>The folder of segment-map PNGs.</summary>
+    public string PngFolder => _pngFolder;
+
+    /// <summary>The folder of the photos, or <see langword="null"/> when the view was made without one.</summary>
+    public string? ImageFolder => _imageFolder;
+
     /// <inheritdoc/>
     public bool CanShuffle => false;
 

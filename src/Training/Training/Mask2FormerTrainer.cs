@@ -63,6 +63,30 @@ public sealed class Mask2FormerTrainer
     public Mask2FormerTrainingResult Fit(string dataFolder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataFolder);
+        return FitCore(labels => CocoPanopticTrainingSet.Open(dataFolder, labels), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Trains a new network (or resumes) on COCO panoptic data given by its three parts, as
+    /// <see cref="Fit(string, IProgress{TrainingProgress}?, CancellationToken)"/> does for the standard folder layout.
+    /// </summary>
+    /// <param name="annotationsJson">The COCO panoptic JSON.</param>
+    /// <param name="imagesFolder">The photos, named by the JSON's image <c>file_name</c>.</param>
+    /// <param name="segmentMapsFolder">The segment-map PNGs, named by the annotations' <c>file_name</c>.</param>
+    /// <param name="progress">Receives reports.</param>
+    /// <param name="cancellationToken">Stops before the next step (after a checkpoint).</param>
+    public Mask2FormerTrainingResult Fit(string annotationsJson, string imagesFolder, string segmentMapsFolder, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(annotationsJson);
+        ArgumentException.ThrowIfNullOrEmpty(imagesFolder);
+        ArgumentException.ThrowIfNullOrEmpty(segmentMapsFolder);
+        return FitCore(labels => CocoPanopticTrainingSet.Open(annotationsJson, imagesFolder, segmentMapsFolder, labels), progress, cancellationToken);
+    }
+
+    private Mask2FormerTrainingResult FitCore(Func<IReadOnlyList<string>?, CocoPanopticTrainingSet> open, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
+    {
         Options.Validate();
         var config = Options.Config ?? Presets.Get(Options.ConfigName);
         CocoPanopticTrainingSet set;
@@ -72,11 +96,11 @@ public sealed class Mask2FormerTrainer
         if (resumeConfig is not null)
         {
             config = Mask2FormerConfig.Load(resumeConfig);
-            set = CocoPanopticTrainingSet.Open(dataFolder, config.Labels);
+            set = open(config.Labels);
         }
         else
         {
-            set = CocoPanopticTrainingSet.Open(dataFolder, Options.KeepConfigLabels ? config.Labels : null);
+            set = open(Options.KeepConfigLabels ? config.Labels : null);
             config = WithLabels(config, set.Labels);
         }
         var validation = Options.ValidationFolder is { } vf ? CocoPanopticTrainingSet.Open(vf, set.Labels) : null;

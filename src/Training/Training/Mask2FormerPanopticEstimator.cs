@@ -1,0 +1,130 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
+using Microsoft.ML.Mask2Former.Scoring;
+using Microsoft.ML.Mask2Former.Training.Data;
+using Microsoft.ML.Mask2Former.Training.Export;
+
+namespace Microsoft.ML.Mask2Former.Training;
+
+/// <summary>
+/// Trains Mask2Former in an ML.NET pipeline: <see cref="Fit"/> takes the COCO panoptic data view of
+/// <c>mlContext.Data.LoadFromCocoPanoptic(json, pngFolder, imageFolder)</c>, trains the TorchSharp
+/// network (<see cref="Mask2FormerTrainer"/>), exports it to ONNX at the training image size, and
+/// returns the scoring transformer <c>LoadImages → SegmentPanoptic</c>, whose output columns
+/// carry the <see cref="Mask2FormerPanopticEstimator.OutputColumnPrefix"/> (<c>Predicted</c>)
+/// so that <c>mlContext.PanopticSegmentation().Evaluate</c> finds ground truth and predictions side by side.
+/// </summary>
+public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
+{
+    /// <summary>The prefix of the scoring columns (<c>PredictedSegmentMap</c>, <c>PredictedSegmentIds</c>, <c>PredictedSegmentCategoryIds</c>, …).</summary>
+    public const string OutputColumnPrefix = "Predicted";
+
+    private readonly MLContext _mlContext;
+    private readonly IProgress<TrainingProgress>? _progress;
+
+    /// <summary>Creates the estimator.</summary>
+    /// <param name="mlContext">The context the scoring pipeline is built in.</param>
+    /// <param name="options">Every training setting (network, steps, batch, image size, schedule, output folder, ...).</param>
+    /// <param name="onnxPath">Where the trained model's ONNX file goes; default <c>model.onnx</c> in the options' output folder, else a temporary file.</param>
+    /// <param name="progress">Receives training progress.</param>
+    public Mask2FormerPanopticEstimator(MLContext mlContext, Mask2FormerTrainerOptions options, string? onnxPath = null, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(options);
+        _mlContext = mlContext;
+        Options = options;
+        OnnxPath = onnxPath ?? Path.Combine(options.OutputFolder ?? Path.Combine(Path.GetTempPath(), "m2f-" + Guid.NewGuid().ToString("N")), "model.onnx");
+        _progress = progress;
+    }
+
+    /// <summary>The training settings.</summary>
+    public Mask2FormerTrainerOptions Options { get; }
+
+    /// <summary>Where <see cref="Fit"/> writes the exported model.</summary>
+    public string OnnxPath { get; }
+
+    /// <summary>The summary of the last <see cref="Fit"/> (steps, losses, validation PQ), or <see langword="null"/> before it.</summary>
+    public Mask2FormerTrainingResult? LastResult { get; private set; }
+
+    /// <summary>Trains on the rows of a COCO panoptic data view and returns the scoring transformer.</summary>
+    /// <param name="input">The view of <c>mlContext.Data.LoadFromCocoPanoptic</c>, made with an image folder.</param>
+    /// <exception cref="ArgumentException">The input is not a COCO panoptic data view with images.</exception>
+    public ITransformer Fit(IDataView input)
+    {
+        var view = Check(input);
+        var trainer = new Mask2FormerTrainer(Options);
+        LastResult = trainer.Fit(view.Dataset.Source, view.ImageFolder!, view.PngFolder, _progress);
+        var set = CocoPanopticTrainingSet.Open(view.Dataset.Source, view.ImageFolder!, view.PngFolder, LastResult.Network.Config.Labels);
+        using (LastResult.Network)
+        {
+            Mask2FormerOnnxExporter.Export(LastResult.Network, OnnxPath, new OnnxExportOptions
+            {
+                FixedHeight = Options.ImageSize,
+                FixedWidth = Options.ImageSize,
+                IsThing = set.IsThing,
+                CategoryIds = set.CategoryIds,
+                ObjectMaskThreshold = Options.ValidationObjectMaskThreshold,
+            });
+        }
+        return Scoring().Fit(input);
+    }
+
+    /// <summary>The input must carry the data view's columns; the output adds the scoring columns (known once the model exists).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        foreach (var name in new[] { PanopticColumnNames.ImagePath, PanopticColumnNames.SegmentMap, PanopticColumnNames.SegmentIds, PanopticColumnNames.CategoryIds })
+        {
+            if (!inputSchema.Any(c => c.Name == name))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"the input has no column '{name}'; train on the view of mlContext.Data.LoadFromCocoPanoptic(json, pngFolder, imageFolder)");
+        }
+        return File.Exists(OnnxPath) ? Scoring().GetOutputSchema(inputSchema) : inputSchema;
+    }
+
+    // The scoring stage names its outputs SegmentMap / SegmentIds before prefixing them, the same
+    // names as the ground-truth columns: park those under other names while it runs.
+    private static readonly string[] Shadowed = [PanopticColumnNames.SegmentMap, PanopticColumnNames.SegmentIds];
+
+    private IEstimator<ITransformer> Scoring()
+    {
+        var t = _mlContext.Transforms;
+        IEstimator<ITransformer> chain = t.CopyColumns("m2f.gt." + Shadowed[0], Shadowed[0]);
+        foreach (var c in Shadowed.Skip(1)) chain = chain.Append(t.CopyColumns("m2f.gt." + c, c));
+        chain = chain.Append(t.LoadImages("Image", null, PanopticColumnNames.ImagePath))
+            .Append(t.SegmentPanoptic(new SegmentPanopticOptions
+            {
+                ModelPath = OnnxPath,
+                OutputColumnPrefix = OutputColumnPrefix,
+                ObjectMaskThreshold = Options.ValidationObjectMaskThreshold,
+            }));
+        foreach (var c in Shadowed) chain = chain.Append(t.CopyColumns(c, "m2f.gt." + c));
+        return chain.Append(t.DropColumns(Shadowed.Select(c => "m2f.gt." + c).ToArray()));
+    }
+
+    private static CocoPanopticDataView Check(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input is not CocoPanopticDataView view)
+            throw new ArgumentException($"Mask2Former trains on the view of mlContext.Data.LoadFromCocoPanoptic(json, pngFolder, imageFolder); got a {input.GetType().Name}", nameof(input));
+        if (view.ImageFolder is null)
+            throw new ArgumentException("the COCO panoptic view has no image folder: pass imageFolder to LoadFromCocoPanoptic", nameof(input));
+        if (!File.Exists(view.Dataset.Source))
+            throw new ArgumentException($"the COCO panoptic view must come from a JSON file (its source is '{view.Dataset.Source}')", nameof(input));
+        return view;
+    }
+}
+
+/// <summary>Catalog entry points for training.</summary>
+public static class Mask2FormerTrainingCatalog
+{
+    /// <summary>
+    /// <c>mlContext.PanopticSegmentation().Trainers.Mask2Former(options)</c>'s counterpart: an estimator that
+    /// trains Mask2Former and returns the scoring pipeline (see <see cref="Mask2FormerPanopticEstimator"/>).
+    /// </summary>
+    public static Mask2FormerPanopticEstimator Mask2Former(this Evaluation.PanopticSegmentationCatalog catalog, Mask2FormerTrainerOptions options,
+        string? onnxPath = null, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new Mask2FormerPanopticEstimator(catalog.Context, options, onnxPath, progress);
+    }
+}
