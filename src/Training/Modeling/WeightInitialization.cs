@@ -45,6 +45,22 @@ internal static class WeightInitialization
                     break;
             }
         }
+        // The reference zeroes the patch-embedding bias too, which only pretrained backbones get away
+        // with: trained from scratch, every zero-padded pixel then embeds to the zero vector, each
+        // LayerNorm over such constant tokens multiplies their gradient by 1/sqrt(eps) (316), and after
+        // a few Swin blocks the gradient overflows float (1e9 for the small config, infinite for Swin-T,
+        // which zeroes every clipped update and then gives NaN). PyTorch's default Conv2d bias,
+        // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), gives padded tokens a spread across channels instead.
+        foreach (var embeddings in modules.OfType<Swin.SwinPatchEmbeddings>())
+        {
+            foreach (var conv in embeddings.modules().OfType<Conv2d>())
+            {
+                if (conv.bias is null) continue;
+                var w = conv.weight!;
+                var bound = 1.0 / Math.Sqrt(w.shape[1] * w.shape[2] * w.shape[3]);
+                nn.init.uniform_(conv.bias, -bound, bound);
+            }
+        }
         foreach (var module in modules)
         {
             if (module is Mask2FormerPixelDecoder or MaskedAttentionDecoderLayer)
