@@ -93,16 +93,28 @@ public sealed class SwinLayer : nn.Module
     /// </summary>
     internal static Tensor ShiftMask(long height, long width, int window, int shift, ScalarType dtype, Device device)
     {
-        using var scope = NewDisposeScope();
+        // Computed on the managed side: token pairs of one window from different shift regions get
+        // -100. (Building it with masked_fill and a scalar crashed once inside libtorch's scalar
+        // conversion during a long training run; plain arrays avoid the native scalar altogether.)
         static long Region(long i, long size, int window, int shift) => i < size - window ? 0 : i < size - shift ? 1 : 2;
-        var regions = new float[height * width];
-        for (long y = 0; y < height; y++)
-        for (long x = 0; x < width; x++)
-            regions[y * width + x] = Region(y, height, window, shift) * 3 + Region(x, width, window, shift);
-        var map = tensor(regions, new long[] { 1, height, width, 1 });
-        var windows = Partition(map, window).squeeze(-1);
-        var difference = windows.unsqueeze(1) - windows.unsqueeze(2);
-        var mask = zeros_like(difference).masked_fill(difference.ne(0), -100.0).to(dtype, device);
-        return mask.MoveToOuterDisposeScope();
+        var rows = height / window;
+        var cols = width / window;
+        var n = window * window;
+        var values = new float[rows * cols * n * n];
+        var regions = new long[n];
+        for (long wy = 0; wy < rows; wy++)
+        {
+            for (long wx = 0; wx < cols; wx++)
+            {
+                for (var t = 0; t < n; t++)
+                    regions[t] = Region(wy * window + t / window, height, window, shift) * 3 + Region(wx * window + t % window, width, window, shift);
+                var offset = (wy * cols + wx) * n * n;
+                for (var i = 0; i < n; i++)
+                    for (var j = 0; j < n; j++)
+                        if (regions[i] != regions[j]) values[offset + i * n + j] = -100f;
+            }
+        }
+        using var scope = NewDisposeScope();
+        return tensor(values, new[] { rows * cols, (long)n, n }).to(dtype, device).MoveToOuterDisposeScope();
     }
 }
