@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 
@@ -40,14 +40,7 @@ namespace Mask2Former.Cli.Commands
                     throw new ArgumentException($"--opset {parse.GetValue(opset)} is not supported; the exporter writes opset {Mask2FormerOnnxExporter.Opset}");
                 var options = new OnnxExportOptions();
                 if (parse.GetValue(fixedSize) is { } size)
-                {
-                    var parts = size.Split('x', 'X');
-                    if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ||
-                        !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var w) || h < 1 || w < 1)
-                        throw new ArgumentException($"--fixed must be HEIGHTxWIDTH with positive numbers, got '{size}'");
-                    options.FixedHeight = h;
-                    options.FixedWidth = w;
-                }
+                    (options.FixedHeight, options.FixedWidth) = CliArguments.ParseSize(size, "--fixed");
                 var folder = parse.GetValue(model)!;
                 if (!folder.Exists) throw new DirectoryNotFoundException($"model folder not found: '{folder.FullName}'");
                 var watch = Stopwatch.StartNew();
@@ -61,28 +54,16 @@ namespace Mask2Former.Cli.Commands
             return command;
         }
 
+        /// <summary>Reads a label set (the format <c>m2f segment --labels</c> and <c>m2f train</c>'s labels.json use) into the export options.</summary>
         private static void ReadLabels(string path, int count, OnnxExportOptions options)
         {
-            using var doc = JsonFields.ParseFile(path);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("labels", out var list) || list.ValueKind != JsonValueKind.Array)
-                throw new DataFormatException("expected an object with a 'labels' array", path);
-            if (list.GetArrayLength() != count)
-                throw new DataFormatException($"'labels' has {list.GetArrayLength()} entries but the model has {count} classes (entry i describes logit i)", path);
-            var ids = new int[count];
-            var things = new bool[count];
-            var i = 0;
-            foreach (var e in list.EnumerateArray())
-            {
-                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("id", out var id) || !id.TryGetInt32(out ids[i]))
-                    throw new DataFormatException($"labels[{i}] needs an integer 'id'", path);
-                things[i] = !e.TryGetProperty("isthing", out var t) || t.ValueKind == JsonValueKind.True || (t.ValueKind == JsonValueKind.Number && t.GetInt32() == 1);
-                i++;
-            }
-            options.CategoryIds = ids;
-            options.IsThing = things;
-            if (root.TryGetProperty("object_mask_threshold", out var o)) options.ObjectMaskThreshold = o.GetDouble();
-            if (root.TryGetProperty("overlap_threshold", out var v)) options.OverlapThreshold = v.GetDouble();
+            var labels = Mask2FormerLabelSet.Load(path, out var objectThreshold, out var overlapThreshold);
+            if (labels.Count != count)
+                throw new DataFormatException($"the label set has {labels.Count} entries but the model has {count} classes (entry i describes logit i)", path);
+            options.CategoryIds = labels.Select(l => l.Id).ToArray();
+            options.IsThing = labels.Select(l => l.IsThing).ToArray();
+            if (objectThreshold is { } o) options.ObjectMaskThreshold = o;
+            if (overlapThreshold is { } v) options.OverlapThreshold = v;
         }
     }
 }

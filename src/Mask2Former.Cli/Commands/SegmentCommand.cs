@@ -60,14 +60,7 @@ namespace Mask2Former.Cli.Commands
                     options.OverlapThreshold = overlapThreshold;
                 }
                 if (parse.GetValue(inputSize) is { } size)
-                {
-                    var parts = size.Split('x', 'X');
-                    if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var h)
-                        || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var w))
-                        throw new ArgumentException($"--input-size must be HxW, e.g. 640x640; found '{size}'");
-                    options.InputHeight = h;
-                    options.InputWidth = w;
-                }
+                    (options.InputHeight, options.InputWidth) = CliArguments.ParseSize(size, "--input-size");
 
                 var pngFolder = parse.GetValue(outFolder)!.FullName;
                 Directory.CreateDirectory(pngFolder);

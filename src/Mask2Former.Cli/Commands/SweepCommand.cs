@@ -35,14 +35,7 @@ namespace Mask2Former.Cli.Commands
                 var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName };
                 if (!File.Exists(options.ModelPath)) throw new FileNotFoundException($"model not found: '{options.ModelPath}'", options.ModelPath);
                 if (parse.GetValue(inputSize) is { } size)
-                {
-                    var parts = size.Split('x', 'X');
-                    if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var h) ||
-                        !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var w) || h < 1 || w < 1)
-                        throw new ArgumentException($"--input-size must be HEIGHTxWIDTH with positive numbers, got '{size}'");
-                    options.InputHeight = h;
-                    options.InputWidth = w;
-                }
+                    (options.InputHeight, options.InputWidth) = CliArguments.ParseSize(size, "--input-size");
                 var folder = parse.GetValue(data)!;
                 if (!folder.Exists) throw new DirectoryNotFoundException($"data folder not found: '{folder.FullName}'");
                 var space = new SweepSpace()

@@ -85,7 +85,7 @@ public static class Mask2FormerOnnxExporter
     private sealed class Emitter(Mask2FormerConfig config, Dictionary<string, Tensor> weights, OnnxExportOptions options)
     {
         private readonly OnnxGraphBuilder _g = new();
-        private readonly Dictionary<(string, int), string> _positions = new();
+        private readonly Dictionary<(int Level, int Features), string> _positions = new();
         private const string Backbone = "model.pixel_level_module.encoder";
         private const string PixelDecoder = "model.pixel_level_module.decoder";
         private const string Transformer = "model.transformer_module";
@@ -350,7 +350,7 @@ public static class Mask2FormerOnnxExporter
         /// <summary>Sine position embedding [1, h·w, 2·features] for a map of the given size (computed once per size and width).</summary>
         private string Position(string height, string width, int features, int level)
         {
-            if (_positions.TryGetValue(($"{level}", features), out var cached)) return cached;
+            if (_positions.TryGetValue((level, features), out var cached)) return cached;
             float[] dimT;
             using (var scope = NewDisposeScope())
             {
@@ -380,7 +380,7 @@ public static class Mask2FormerOnnxExporter
             var grid = _g.Concat(0, height, width, _g.Ints(features));
             var both = _g.Concat(-1, _g.Op("Expand", [ey, grid]), _g.Op("Expand", [ex, grid]));
             var result = _g.Reshape(both, 1, -1, 2 * features);
-            _positions[($"{level}", features)] = result;
+            _positions[(level, features)] = result;
             return result;
         }
 

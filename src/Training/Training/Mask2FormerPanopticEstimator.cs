@@ -43,7 +43,11 @@ public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
     /// <summary>Where <see cref="Fit"/> writes the exported model.</summary>
     public string OnnxPath { get; }
 
-    /// <summary>The summary of the last <see cref="Fit"/> (steps, losses, validation PQ), or <see langword="null"/> before it.</summary>
+    /// <summary>
+    /// The summary of the last <see cref="Fit"/> (steps, losses, validation PQ), or <see langword="null"/> before it.
+    /// Its <see cref="Mask2FormerTrainingResult.Network"/> is already disposed: the trained weights live on in
+    /// the ONNX file and in the options' output folder (config.json, model.safetensors).
+    /// </summary>
     public Mask2FormerTrainingResult? LastResult { get; private set; }
 
     /// <summary>Trains on the rows of a COCO panoptic data view and returns the scoring transformer.</summary>

@@ -98,13 +98,17 @@ public sealed class SegmentCommandTests
     {
         var folder = TestPaths.NewTempFolder();
         var (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder);
-        Assert.AreNotEqual(0, code);
+        Assert.AreEqual(2, code);
         StringAssert.Contains(err, "images");
 
         WriteImage(folder, "x.png", 10, 10);
         (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder);
-        Assert.AreNotEqual(0, code);
+        Assert.AreEqual(2, code);
         StringAssert.Contains(err, "none.onnx");
+
+        (code, _, err) = Run("segment", "--model", SmallModel, "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder, "--input-size", "0x96");
+        Assert.AreEqual(2, code, "a zero size is a usage error, not a crash inside the model");
+        StringAssert.Contains(err, "--input-size must be HEIGHTxWIDTH");
     }
 
     [TestMethod]
