@@ -203,25 +203,74 @@ public static class Mask2FormerPostProcessor
         return ToSemantic(soft, classes, height, width, options.IncludeScores);
     }
 
-    /// <summary>einsum("qc,qhw->chw", softmax[:, :K], sigmoid(masks)) with PyTorch's accumulation order.</summary>
+    /// <summary>einsum("qc,qhw->chw", softmax[:, :K], sigmoid(masks)) in the reference's accumulation order (<see cref="SgemmOrder"/>).</summary>
     internal static float[] SoftScores(in Mask2FormerLogits logits, float[] probabilities, IPlaneResizer resizer)
     {
         var pixels = resizer.PixelCount;
         var classes = logits.NumClasses;
+        var order = new SgemmOrder(pixels, classes, logits.NumQueries);
         var soft = new float[classes * pixels];
+        var blocks = order.QueryBlocks;
+        var partial = blocks.Count > 1 ? new float[classes * pixels] : null;
+        var second = new float[order.TwoSetCount];
         var plane = new float[pixels];
-        for (var q = 0; q < logits.NumQueries; q++)
+        foreach (var (start, length) in blocks)
         {
-            resizer.Upsample(logits.Mask(q), plane);
-            for (var p = 0; p < pixels; p++) plane[p] = TorchFloat.Sigmoid(plane[p]);
+            var target = partial ?? soft;
+            if (partial is not null) Array.Clear(partial);
+            Array.Clear(second);
+            for (var j = 0; j < length; j++)
+            {
+                var q = start + j;
+                resizer.Upsample(logits.Mask(q), plane);
+                for (var p = 0; p < pixels; p++) plane[p] = TorchFloat.Sigmoid(plane[p]);
+                var toSecond = SgemmOrder.SecondSet(j, length);
+                var offset = 0;
+                for (var c = 0; c < classes; c++)
+                {
+                    var weight = probabilities[q * (classes + 1) + c];
+                    var t = target.AsSpan(c * pixels, pixels);
+                    if (!toSecond)
+                    {
+                        FusedMultiplyAdd(weight, plane, t);
+                        offset += Count(order.TwoSetRows(c));
+                        continue;
+                    }
+                    var from = 0;
+                    foreach (var (rowStart, rowEnd) in order.TwoSetRows(c))
+                    {
+                        FusedMultiplyAdd(weight, plane.AsSpan(from, rowStart - from), t.Slice(from, rowStart - from));
+                        FusedMultiplyAdd(weight, plane.AsSpan(rowStart, rowEnd - rowStart), second.AsSpan(offset, rowEnd - rowStart));
+                        offset += rowEnd - rowStart;
+                        from = rowEnd;
+                    }
+                    FusedMultiplyAdd(weight, plane.AsSpan(from), t[from..]);
+                }
+            }
+            // The two sets are added (second + first), then the block's sum goes into C = acc · 1 + C.
+            var o = 0;
             for (var c = 0; c < classes; c++)
             {
-                var weight = probabilities[q * (classes + 1) + c];
-                var target = soft.AsSpan(c * pixels, pixels);
-                for (var p = 0; p < pixels; p++) target[p] = MathF.FusedMultiplyAdd(weight, plane[p], target[p]);
+                var t = target.AsSpan(c * pixels, pixels);
+                foreach (var (rowStart, rowEnd) in order.TwoSetRows(c))
+                    for (var p = rowStart; p < rowEnd; p++) t[p] = second[o++] + t[p];
             }
+            if (partial is not null)
+                for (var i = 0; i < soft.Length; i++) soft[i] = partial[i] + soft[i];
         }
         return soft;
+    }
+
+    private static int Count(IReadOnlyList<(int Start, int End)> ranges)
+    {
+        var n = 0;
+        foreach (var (a, b) in ranges) n += b - a;
+        return n;
+    }
+
+    private static void FusedMultiplyAdd(float weight, ReadOnlySpan<float> values, Span<float> target)
+    {
+        for (var p = 0; p < values.Length; p++) target[p] = MathF.FusedMultiplyAdd(weight, values[p], target[p]);
     }
 
     internal static SemanticResult ToSemantic(float[] soft, int classes, int height, int width, bool includeScores)
