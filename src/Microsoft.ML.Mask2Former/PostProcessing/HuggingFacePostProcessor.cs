@@ -65,7 +65,7 @@ public static class HuggingFacePostProcessor
         for (var k = 0; k < kept.Count; k++)
         {
             resizer.Upsample(logits.Mask(kept[k].Query), native);
-            for (var p = 0; p < native.Length; p++) native[p] = TorchFloat.Sigmoid(native[p]);
+            TorchFloat.SigmoidInPlace(native);
             var plane = new float[pixels];
             if (taps is null) native.CopyTo(plane, 0);
             else TorchFloat.ResizeBilinear(native, resizer.Height, resizer.Width, resizer.Width, plane, height, width, taps);

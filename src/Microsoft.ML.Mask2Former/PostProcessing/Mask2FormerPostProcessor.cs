@@ -56,42 +56,52 @@ public static class Mask2FormerPostProcessor
         if (kept.Count == 0)
             return new PanopticResult(upsampler.Height, upsampler.Width, PixelMath.Own(map), ImmutableArray<PanopticSegment>.Empty, ImmutableArray<int>.Empty);
 
-        var sigmoids = new float[kept.Count][];
-        for (var k = 0; k < kept.Count; k++)
-        {
-            var plane = new float[pixels];
-            upsampler.Upsample(logits.Mask(kept[k]), plane);
-            for (var p = 0; p < pixels; p++) plane[p] = TorchFloat.Sigmoid(plane[p]);
-            sigmoids[k] = plane;
-        }
-
-        // ids = argmax_k(score_k · sigmoid_k); areas per kept query.
+        // ids = argmax_k(score_k · sigmoid_k) per pixel (first of equal maxima, first NaN wins);
+        // the winner's sigmoid and every query's area (sigmoid ≥ 0.5) are kept, not the planes.
         var owner = new int[pixels];
-        var maskArea = new long[kept.Count];
+        var ownerSigmoid = new float[pixels];
         var originalArea = new long[kept.Count];
+        var scores = keptScores.ToArray();
+        // The kept queries' logits, copied so that parallel bands can read them (spans cannot be captured).
+        var maskPixels = logits.MaskHeight * logits.MaskWidth;
+        var masks = new float[kept.Count * maskPixels];
+        for (var k = 0; k < kept.Count; k++) logits.Mask(kept[k]).CopyTo(masks.AsSpan(k * maskPixels, maskPixels));
+        var planeWidth = upsampler.Width;
+        var bands = RowBands(upsampler.Height, planeWidth);
+        void Band(int band)
+        {
+            var (rowStart, rowEnd) = bands[band];
+            var offset = rowStart * planeWidth;
+            var length = (rowEnd - rowStart) * planeWidth;
+            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(2 * length);
+            try
+            {
+                var plane = buffer.AsSpan(0, length);
+                var best = buffer.AsSpan(length, length);
+                var ids = owner.AsSpan(offset, length);
+                var ownSigmoid = ownerSigmoid.AsSpan(offset, length);
+                for (var k = 0; k < kept.Count; k++)
+                {
+                    upsampler.UpsampleRows(masks.AsSpan(k * maskPixels, maskPixels), rowStart, rowEnd, plane);
+                    var area = ArgMaxStep(plane, scores[k], k, best, ids, ownSigmoid);
+                    Interlocked.Add(ref originalArea[k], area);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+            }
+        }
+        if (bands.Length == 1) Band(0);
+        else Parallel.For(0, bands.Length, Band);
+
+        var maskArea = new long[kept.Count];
         var visibleArea = new long[kept.Count];
         for (var p = 0; p < pixels; p++)
         {
-            var best = 0;
-            var bestValue = keptScores[0] * sigmoids[0][p];
-            for (var k = 1; k < kept.Count; k++)
-            {
-                var value = keptScores[k] * sigmoids[k][p];
-                if (PixelMath.Replaces(value, bestValue))
-                {
-                    best = k;
-                    bestValue = value;
-                }
-            }
-            owner[p] = best;
-            maskArea[best]++;
-            if (sigmoids[best][p] >= 0.5f) visibleArea[best]++;
-        }
-        for (var k = 0; k < kept.Count; k++)
-        {
-            long count = 0;
-            foreach (var s in sigmoids[k]) if (s >= 0.5f) count++;
-            originalArea[k] = count;
+            var k = owner[p];
+            maskArea[k]++;
+            if (ownerSigmoid[p] >= 0.5f) visibleArea[k]++;
         }
 
         var segmentOf = new int[kept.Count];
@@ -117,10 +127,74 @@ public static class Mask2FormerPostProcessor
         for (var p = 0; p < pixels; p++)
         {
             var k = owner[p];
-            if (segmentOf[k] != 0 && sigmoids[k][p] >= 0.5f) map[p] = segmentOf[k];
+            if (segmentOf[k] != 0 && ownerSigmoid[p] >= 0.5f) map[p] = segmentOf[k];
         }
         return new PanopticResult(upsampler.Height, upsampler.Width, PixelMath.Own(map),
             BuildSegments(map, upsampler.Height, upsampler.Width, created), [.. kept]);
+    }
+
+    /// <summary>Pixels per parallel band of output rows; planes smaller than two bands run on one thread.</summary>
+    private const int BandPixels = 1 << 16;
+
+    private static (int Start, int End)[] RowBands(int height, int width)
+    {
+        var rowsPerBand = Math.Max(1, BandPixels / Math.Max(1, width));
+        var count = (height + rowsPerBand - 1) / rowsPerBand;
+        if (count < 2 || Environment.ProcessorCount == 1) return [(0, height)];
+        var bands = new (int, int)[count];
+        for (var i = 0; i < count; i++) bands[i] = (i * rowsPerBand, Math.Min(height, (i + 1) * rowsPerBand));
+        return bands;
+    }
+
+    /// <summary>
+    /// One kept query's step of the per-pixel argmax over <c>score · sigmoid(logit)</c>: the logits
+    /// in <paramref name="plane"/> become sigmoids, and a pixel moves to query <paramref name="k"/>
+    /// when <see cref="PixelMath.Replaces"/> says so (query 0 takes every pixel). Returns the number
+    /// of pixels whose sigmoid is at least 0.5. Vectorised; bit-identical to the scalar rule.
+    /// </summary>
+    private static long ArgMaxStep(Span<float> plane, float score, int k, Span<float> best, Span<int> owner, Span<float> ownerSigmoid)
+    {
+        long area = 0;
+        var i = 0;
+        var n = plane.Length;
+        var vScore = new System.Numerics.Vector<float>(score);
+        var vK = new System.Numerics.Vector<int>(k);
+        var half = new System.Numerics.Vector<float>(0.5f);
+        var areaLanes = System.Numerics.Vector<int>.Zero;
+        for (; i + System.Numerics.Vector<float>.Count <= n; i += System.Numerics.Vector<float>.Count)
+        {
+            var sig = TorchFloat.Sigmoid(new System.Numerics.Vector<float>(plane[i..]));
+            var value = vScore * sig;
+            areaLanes -= System.Numerics.Vector.GreaterThanOrEqual(sig, half);
+            if (k == 0)
+            {
+                value.CopyTo(best[i..]);
+                sig.CopyTo(ownerSigmoid[i..]);
+                System.Numerics.Vector<int>.Zero.CopyTo(owner[i..]);
+                continue;
+            }
+            var current = new System.Numerics.Vector<float>(best[i..]);
+            // Replaces: the current best is not NaN, and the value is NaN or greater.
+            var replace = System.Numerics.Vector.Equals(current, current)
+                & (~System.Numerics.Vector.Equals(value, value) | System.Numerics.Vector.GreaterThan(value, current));
+            System.Numerics.Vector.ConditionalSelect(replace, value, current).CopyTo(best[i..]);
+            System.Numerics.Vector.ConditionalSelect(replace, sig, new System.Numerics.Vector<float>(ownerSigmoid[i..])).CopyTo(ownerSigmoid[i..]);
+            System.Numerics.Vector.ConditionalSelect(replace, vK, new System.Numerics.Vector<int>(owner[i..])).CopyTo(owner[i..]);
+        }
+        for (var l = 0; l < System.Numerics.Vector<int>.Count; l++) area += areaLanes[l];
+        for (; i < n; i++)
+        {
+            var sig = TorchFloat.Sigmoid(plane[i]);
+            var value = score * sig;
+            if (sig >= 0.5f) area++;
+            if (k == 0 || PixelMath.Replaces(value, best[i]))
+            {
+                best[i] = value;
+                ownerSigmoid[i] = sig;
+                owner[i] = k;
+            }
+        }
+        return area;
     }
 
     private static ImmutableArray<PanopticSegment> BuildSegments(int[] map, int height, int width, List<(int Category, bool IsThing, float Score, List<int> Queries)> created)
@@ -223,7 +297,7 @@ public static class Mask2FormerPostProcessor
             {
                 var q = start + j;
                 resizer.Upsample(logits.Mask(q), plane);
-                for (var p = 0; p < pixels; p++) plane[p] = TorchFloat.Sigmoid(plane[p]);
+                TorchFloat.SigmoidInPlace(plane);
                 var toSecond = SgemmOrder.SecondSet(j, length);
                 var offset = 0;
                 for (var c = 0; c < classes; c++)

@@ -1,8 +1,11 @@
+using System.Buffers;
+
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 
 /// <summary>
 /// detectron2's two separate bilinear resizes of one query's mask logits: 4× up to the padded
-/// input size, then (optionally) a crop to the image and a resize to the output size.
+/// input size, then (optionally) a crop to the image and a resize to the output size. Rows can be
+/// produced in bands, each computing only the source rows it needs, so bands run in parallel.
 /// </summary>
 internal sealed class MaskUpsampler : IPlaneResizer
 {
@@ -10,7 +13,6 @@ internal sealed class MaskUpsampler : IPlaneResizer
     private readonly ImageGeometry _geometry;
     private readonly BilinearTaps _toPadded;
     private readonly BilinearTaps? _toOutput;
-    private readonly float[] _padded;
 
     public MaskUpsampler(int maskHeight, int maskWidth, ImageGeometry geometry, bool toOutput)
     {
@@ -18,7 +20,6 @@ internal sealed class MaskUpsampler : IPlaneResizer
         _maskWidth = maskWidth;
         _geometry = geometry;
         _toPadded = new BilinearTaps(maskHeight, maskWidth, geometry.PaddedHeight, geometry.PaddedWidth);
-        _padded = new float[geometry.PaddedHeight * geometry.PaddedWidth];
         if (toOutput)
         {
             _toOutput = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, geometry.OutputHeight, geometry.OutputWidth);
@@ -39,16 +40,32 @@ internal sealed class MaskUpsampler : IPlaneResizer
     public int PixelCount => Height * Width;
 
     /// <summary>Writes the plane (<see cref="Height"/> × <see cref="Width"/>) of <paramref name="logits"/> to <paramref name="destination"/>.</summary>
-    public void Upsample(ReadOnlySpan<float> logits, Span<float> destination)
+    public void Upsample(ReadOnlySpan<float> logits, Span<float> destination) => UpsampleRows(logits, 0, Height, destination);
+
+    /// <summary>Writes rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of the plane to the start of <paramref name="destination"/>.</summary>
+    public void UpsampleRows(ReadOnlySpan<float> logits, int rowStart, int rowEnd, Span<float> destination)
     {
-        var g = _geometry;
+        if (rowEnd <= rowStart) return;
         if (_toOutput is null)
         {
-            TorchFloat.ResizeBilinear(logits, _maskHeight, _maskWidth, _maskWidth, destination, g.PaddedHeight, g.PaddedWidth, _toPadded);
+            TorchFloat.ResizeBilinearRows(logits, 0, _maskWidth, _maskWidth, destination, rowStart, rowEnd, Width, _toPadded);
             return;
         }
-        TorchFloat.ResizeBilinear(logits, _maskHeight, _maskWidth, _maskWidth, _padded, g.PaddedHeight, g.PaddedWidth, _toPadded);
-        TorchFloat.ResizeBilinear(_padded, g.ImageHeight, g.ImageWidth, g.PaddedWidth, destination, g.OutputHeight, g.OutputWidth, _toOutput);
+        // The padded-size rows (cropped to the image width) that the output rows read.
+        var first = _toOutput.Y0[rowStart];
+        var last = Math.Max(_toOutput.Y0[rowEnd - 1], _toOutput.Y1[rowEnd - 1]);
+        var imageWidth = _geometry.ImageWidth;
+        var buffer = ArrayPool<float>.Shared.Rent((last - first + 1) * imageWidth);
+        try
+        {
+            var padded = buffer.AsSpan(0, (last - first + 1) * imageWidth);
+            TorchFloat.ResizeBilinearRows(logits, 0, _maskWidth, _maskWidth, padded, first, last + 1, imageWidth, _toPadded);
+            TorchFloat.ResizeBilinearRows(padded, first, imageWidth, imageWidth, destination, rowStart, rowEnd, Width, _toOutput);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Crop of a padded-size plane to the image, resized to the output size.</summary>

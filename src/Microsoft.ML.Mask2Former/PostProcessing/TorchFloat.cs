@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Microsoft.ML.Mask2Former.PostProcessing;
@@ -42,6 +43,44 @@ internal static class TorchFloat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Pow2(int e) => BitConverter.Int32BitsToSingle((e + 0x7f) << 23);
+
+    /// <summary><see cref="Exp(float)"/> of every lane: the same operations in the same order, so each lane is bit-identical to the scalar result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Exp(Vector<float> d)
+    {
+        var q = Vector.ConvertToInt32(Vector.Round(d * new Vector<float>(Log2E)));
+        var qf = Vector.ConvertToSingle(q);
+        var s = Vector.FusedMultiplyAdd(qf, new Vector<float>(-Ln2Upper), d);
+        s = Vector.FusedMultiplyAdd(qf, new Vector<float>(-Ln2Lower), s);
+        var u = new Vector<float>(0.000198527617612853646278381f);
+        u = Vector.FusedMultiplyAdd(u, s, new Vector<float>(0.00139304355252534151077271f));
+        u = Vector.FusedMultiplyAdd(u, s, new Vector<float>(0.00833336077630519866943359f));
+        u = Vector.FusedMultiplyAdd(u, s, new Vector<float>(0.0416664853692054748535156f));
+        u = Vector.FusedMultiplyAdd(u, s, new Vector<float>(0.166666671633720397949219f));
+        u = Vector.FusedMultiplyAdd(u, s, new Vector<float>(0.5f));
+        u = Vector<float>.One + Vector.FusedMultiplyAdd(s * s, u, s);
+        var half = Vector.ShiftRightArithmetic(q, 1);
+        var r = u * Pow2(half) * Pow2(q - half);
+        // A NaN lane is already NaN (s is NaN); out-of-range lanes get the scalar's limits.
+        r = Vector.ConditionalSelect(Vector.GreaterThan(d, new Vector<float>(100f)), new Vector<float>(float.PositiveInfinity), r);
+        return Vector.ConditionalSelect(Vector.LessThan(d, new Vector<float>(-104f)), Vector<float>.Zero, r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Pow2(Vector<int> e) => Vector.AsVectorSingle(Vector.ShiftLeft(e + new Vector<int>(0x7f), 23));
+
+    /// <summary><see cref="Sigmoid(float)"/> of every lane, bit-identical to the scalar result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Sigmoid(Vector<float> x) => Vector<float>.One / (Exp(Vector<float>.Zero - x) + Vector<float>.One);
+
+    /// <summary>Replaces every value by its <see cref="Sigmoid(float)"/>, vectorised.</summary>
+    public static void SigmoidInPlace(Span<float> values)
+    {
+        var i = 0;
+        for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
+            Sigmoid(new Vector<float>(values[i..])).CopyTo(values[i..]);
+        for (; i < values.Length; i++) values[i] = Sigmoid(values[i]);
+    }
 
     /// <summary>PyTorch's vectorised sigmoid: <c>1 / (exp(0 - x) + 1)</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -200,24 +239,76 @@ internal static class TorchFloat
     /// <paramref name="height"/>×<paramref name="width"/> window of a plane with
     /// <paramref name="rowStride"/> floats per row, to <paramref name="outHeight"/>×<paramref name="outWidth"/>.
     /// </summary>
+    /// <remarks>
+    /// PyTorch blends along x in each of the two source rows, then along y. The x blends of a source
+    /// row are the same for every output row that reads it, so they are computed once per row; the y
+    /// blend is vectorised. Every value is bit-identical to the per-pixel formula.
+    /// </remarks>
     public static void ResizeBilinear(ReadOnlySpan<float> source, int height, int width, int rowStride, Span<float> destination, int outHeight, int outWidth, BilinearTaps taps)
     {
-        for (var oy = 0; oy < outHeight; oy++)
+        ResizeBilinearRows(source, 0, width, rowStride, destination, 0, outHeight, outWidth, taps);
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) and columns [0, <paramref name="outWidth"/>)
+    /// of <see cref="ResizeBilinear"/>, written from the start of <paramref name="destination"/>;
+    /// row 0 of <paramref name="source"/> is source row <paramref name="sourceFirstRow"/>.
+    /// </summary>
+    public static void ResizeBilinearRows(ReadOnlySpan<float> source, int sourceFirstRow, int width, int rowStride, Span<float> destination, int rowStart, int rowEnd, int outWidth, BilinearTaps taps)
+    {
+        if (rowEnd <= rowStart) return;
+        var first = taps.Y0[rowStart];
+        var last = Math.Max(taps.Y1[rowEnd - 1], taps.Y0[rowEnd - 1]);
+        var count = last - first + 1;
+        var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(count * outWidth);
+        try
         {
-            var r0 = source.Slice(taps.Y0[oy] * rowStride, width);
-            var r1 = source.Slice(taps.Y1[oy] * rowStride, width);
-            var wy0 = taps.WY0[oy];
-            var wy1 = taps.WY1[oy];
-            var row = destination.Slice(oy * outWidth, outWidth);
-            for (var ox = 0; ox < outWidth; ox++)
+            var rows = buffer.AsSpan(0, count * outWidth);
+            for (var y = first; y <= last; y++)
+                HorizontalBlend(source.Slice((y - sourceFirstRow) * rowStride, width), rows.Slice((y - first) * outWidth, outWidth), taps);
+            for (var oy = rowStart; oy < rowEnd; oy++)
             {
-                int x0 = taps.X0[ox], x1 = taps.X1[ox];
-                float wx0 = taps.WX0[ox], wx1 = taps.WX1[ox];
-                var t0 = Blend(r0[x0], wx0, r0[x1], wx1);
-                var t1 = Blend(r1[x0], wx0, r1[x1], wx1);
-                row[ox] = Blend(t0, wy0, t1, wy1);
+                VerticalBlend(rows.Slice((taps.Y0[oy] - first) * outWidth, outWidth), taps.WY0[oy],
+                    rows.Slice((taps.Y1[oy] - first) * outWidth, outWidth), taps.WY1[oy], destination.Slice((oy - rowStart) * outWidth, outWidth));
             }
         }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The x blends of one source row at every output column.</summary>
+    public static void HorizontalBlend(ReadOnlySpan<float> row, Span<float> output, BilinearTaps taps)
+    {
+        if (taps.IdentityX)
+        {
+            // Equal widths: PyTorch still blends the pixel with itself (weights 1 and 0), which turns ±∞ into NaN and −0 into +0.
+            var i = 0;
+            for (; i + Vector<float>.Count <= output.Length; i += Vector<float>.Count)
+            {
+                var a = new Vector<float>(row[i..]);
+                Vector.FusedMultiplyAdd(a, Vector<float>.One, a * Vector<float>.Zero).CopyTo(output[i..]);
+            }
+            for (; i < output.Length; i++) output[i] = Blend(row[i], 1f, row[i], 0f);
+            return;
+        }
+        var x0 = taps.X0;
+        var x1 = taps.X1;
+        var w0 = taps.WX0;
+        var w1 = taps.WX1;
+        for (var ox = 0; ox < output.Length; ox++) output[ox] = Blend(row[x0[ox]], w0[ox], row[x1[ox]], w1[ox]);
+    }
+
+    /// <summary><c>Blend(top, w0, bottom, w1)</c> of two rows, vectorised.</summary>
+    public static void VerticalBlend(ReadOnlySpan<float> top, float w0, ReadOnlySpan<float> bottom, float w1, Span<float> output)
+    {
+        var v0 = new Vector<float>(w0);
+        var v1 = new Vector<float>(w1);
+        var i = 0;
+        for (; i + Vector<float>.Count <= output.Length; i += Vector<float>.Count)
+            Vector.FusedMultiplyAdd(new Vector<float>(top[i..]), v0, new Vector<float>(bottom[i..]) * v1).CopyTo(output[i..]);
+        for (; i < output.Length; i++) output[i] = Blend(top[i], w0, bottom[i], w1);
     }
 
     /// <summary>PyTorch's legacy "nearest" source index: exact copy at equal size, halving at exactly twice the size, else floor(i · (in/out)).</summary>
@@ -239,7 +330,11 @@ internal sealed class BilinearTaps
         X0 = new int[outWidth]; X1 = new int[outWidth]; WX0 = new float[outWidth]; WX1 = new float[outWidth];
         TorchFloat.LinearTaps(height, outHeight, Y0, Y1, WY0, WY1);
         TorchFloat.LinearTaps(width, outWidth, X0, X1, WX0, WX1);
+        IdentityX = width == outWidth;
     }
+
+    /// <summary>Whether the widths are equal (every output column blends its own column with weights 1 and 0).</summary>
+    public bool IdentityX { get; }
 
     public int[] Y0 { get; }
     public int[] Y1 { get; }
