@@ -7,8 +7,9 @@ namespace Microsoft.ML.Mask2Former.PostProcessing;
 /// float32 arithmetic in the exact order PyTorch 1.13's CPU kernels use (its AVX2 build, with
 /// FMA), so that post-processing reproduces the references bit for bit: SLEEF's <c>expf_u10</c>
 /// (what vectorised <c>exp</c>, <c>sigmoid</c> and <c>softmax</c> call), the lane layout of the
-/// vectorised last-dimension softmax sum and of the cascade sum, and the bilinear kernel
-/// (source coordinate and the two-tap blend each contracted to one fused multiply-add).
+/// vectorised last-dimension softmax sum and of the cascade sum, and the bilinear kernel (source
+/// coordinate and weight fraction in double from a float scale, the two-tap blend contracted to
+/// one fused multiply-add).
 /// </summary>
 internal static class TorchFloat
 {
@@ -219,10 +220,12 @@ internal static class TorchFloat
                 weight1[i] = 0f;
                 continue;
             }
-            var real = MathF.FusedMultiplyAdd(scale, i + 0.5f, -0.5f);
-            if (real < 0f) real = 0f;
+            // PyTorch: scale * (dst_index + 0.5) - 0.5 with a float scale and a double 0.5, so the
+            // source coordinate and the fraction are exact (double) and only the weight is rounded to float.
+            var real = scale * (i + 0.5) - 0.5;
+            if (real < 0) real = 0;
             var i0 = (int)Math.Min((long)real, inputSize - 1);
-            var lambda1 = real - i0;
+            var lambda1 = (float)(real - i0);
             index0[i] = i0;
             index1[i] = i0 < inputSize - 1 ? i0 + 1 : i0;
             weight1[i] = lambda1;

@@ -6,11 +6,9 @@ namespace Microsoft.ML.Mask2Former.Tests.PostProcessing;
 /// <summary>
 /// Every run of d2_postprocess (the original Mask2Former's panoptic, instance and semantic
 /// inference on the reference model's outputs) is reproduced exactly: maps and masks bit for bit,
-/// segment ids and categories, kept queries, top-k order, and float32 scores bit for bit.
-/// The soft semantic scores are bit for bit too (the reference BLAS's accumulation order is
-/// reproduced). One known residue is tolerated, and only where it occurs: in the
-/// B crop_resize runs (non-dyadic second resize) instance mask scores and scores may differ by
-/// at most 2 ulps (every mask still matches bit for bit).
+/// segment ids and categories, kept queries, top-k order, and every float32 score bit for bit:
+/// class, mask and instance scores, and the soft semantic scores (the reference BLAS's
+/// accumulation order is reproduced). No tolerance anywhere.
 /// </summary>
 [TestClass]
 public sealed class Detectron2ReferenceTests
@@ -70,8 +68,7 @@ public sealed class Detectron2ReferenceTests
                     ThingClassesOnly = self.GetProperty("panoptic_on").GetBoolean(),
                     ThingClasses = things,
                 };
-                var ulps = run.GetProperty("input").GetString() == "B" && run.GetProperty("variant").GetString() == "crop_resize" ? 2 : 0;
-                problems.AddRange(CompareInstances(reference, ins, Mask2FormerPostProcessor.Instances(logits, geometry, options), ulps).Select(p => $"image {b} instances: {p}"));
+                problems.AddRange(CompareInstances(reference, ins, Mask2FormerPostProcessor.Instances(logits, geometry, options)).Select(p => $"image {b} instances: {p}"));
             }
         }
         return problems;
@@ -92,7 +89,7 @@ public sealed class Detectron2ReferenceTests
         {
             var soft = reference.Floats(reference.Tensors, softKey.GetString()!);
             // Bit for bit: the BLAS accumulation order of the reference's einsum is reproduced (SgemmOrder).
-            var softDiffer = Enumerable.Range(0, soft.Length).Count(i => BitConverter.SingleToInt32Bits(soft[i]) != BitConverter.SingleToInt32Bits(actual.Scores[i]));
+            var softDiffer = Enumerable.Range(0, soft.Length).Count(i => !SameBits(soft[i], actual.Scores[i]));
             if (softDiffer != 0)
             {
                 var max = Enumerable.Range(0, soft.Length).Max(i => Math.Abs(soft[i] - actual.Scores[i]));
@@ -126,9 +123,9 @@ public sealed class Detectron2ReferenceTests
         }
     }
 
-    private static int Ulps(float a, float b) => Math.Abs(BitConverter.SingleToInt32Bits(a) - BitConverter.SingleToInt32Bits(b));
+    private static bool SameBits(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
 
-    private static IEnumerable<string> CompareInstances(PostProcessingReference reference, JsonElement expected, InstanceResult actual, int allowedUlps)
+    private static IEnumerable<string> CompareInstances(PostProcessingReference reference, JsonElement expected, InstanceResult actual)
     {
         var t = reference.Tensors;
         var n = expected.GetProperty("num_instances").GetInt32();
@@ -153,17 +150,17 @@ public sealed class Detectron2ReferenceTests
             var a = actual.Instances[i];
             if (a.FlatIndex != flat[i]) order++;
             if (a.ClassId != classes[i]) cls++;
-            if (BitConverter.SingleToInt32Bits(a.ClassScore) != BitConverter.SingleToInt32Bits(classScores[i])) classScore++;
-            if (Ulps(a.MaskScore, maskScores[i]) > allowedUlps) maskScore++;
-            if (Ulps(a.Score, scores[i]) > allowedUlps) score++;
+            if (!SameBits(a.ClassScore, classScores[i])) classScore++;
+            if (!SameBits(a.MaskScore, maskScores[i])) maskScore++;
+            if (!SameBits(a.Score, scores[i])) score++;
             if (!a.Mask.Bits.AsSpan().SequenceEqual(packed.AsSpan(i * bytesPerMask, bytesPerMask))) masks++;
             if (a.Mask.Area != areas[i]) area++;
         }
         if (order != 0) yield return $"{order} of {n} flat indices differ (top-k order)";
         if (cls != 0) yield return $"{cls} classes differ";
         if (classScore != 0) yield return $"{classScore} class scores differ in their bits";
-        if (maskScore != 0) yield return $"{maskScore} mask scores differ by more than {allowedUlps} ulps";
-        if (score != 0) yield return $"{score} scores differ by more than {allowedUlps} ulps";
+        if (maskScore != 0) yield return $"{maskScore} mask scores differ in their bits";
+        if (score != 0) yield return $"{score} scores differ in their bits";
         if (masks != 0) yield return $"{masks} masks differ";
         if (area != 0) yield return $"{area} mask areas differ";
     }
