@@ -132,6 +132,7 @@ public static class HuggingFacePostProcessor
         map.AsSpan().Fill(-1);
         var segments = ImmutableArray.CreateBuilder<HuggingFaceSegment>();
         var plane = new float[resizer.PixelCount];
+        var weighted = new float[resizer.PixelCount];
         var rows = new int[height];
         var columns = new int[width];
         for (var y = 0; y < height; y++) rows[y] = TorchFloat.NearestIndex(y, resizer.Height, height);
@@ -143,7 +144,8 @@ public static class HuggingFacePostProcessor
             resizer.Upsample(logits.Mask(query), plane);
             long count = 0;
             foreach (var v in plane) if (v > 0f) count++;
-            var sum = TorchFloat.CascadeSum(new PositiveSigmoid(plane), plane.Length);
+            TorchFloat.PositiveSigmoid(plane, weighted);
+            var sum = TorchFloat.CascadeSum(weighted);
             var score = flat[index] * (sum / ((float)count + 1e-6f));
             if (!((double)score >= options.Threshold)) continue;
             var any = false;

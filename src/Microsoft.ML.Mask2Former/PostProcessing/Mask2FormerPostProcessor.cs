@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Numerics;
 
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 
@@ -157,31 +158,31 @@ public static class Mask2FormerPostProcessor
         long area = 0;
         var i = 0;
         var n = plane.Length;
-        var vScore = new System.Numerics.Vector<float>(score);
-        var vK = new System.Numerics.Vector<int>(k);
-        var half = new System.Numerics.Vector<float>(0.5f);
-        var areaLanes = System.Numerics.Vector<int>.Zero;
-        for (; i + System.Numerics.Vector<float>.Count <= n; i += System.Numerics.Vector<float>.Count)
+        var vScore = new Vector<float>(score);
+        var vK = new Vector<int>(k);
+        var half = new Vector<float>(0.5f);
+        var areaLanes = Vector<int>.Zero;
+        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
         {
-            var sig = TorchFloat.Sigmoid(new System.Numerics.Vector<float>(plane[i..]));
+            var sig = TorchFloat.Sigmoid(new Vector<float>(plane[i..]));
             var value = vScore * sig;
-            areaLanes -= System.Numerics.Vector.GreaterThanOrEqual(sig, half);
+            areaLanes -= Vector.GreaterThanOrEqual(sig, half);
             if (k == 0)
             {
                 value.CopyTo(best[i..]);
                 sig.CopyTo(ownerSigmoid[i..]);
-                System.Numerics.Vector<int>.Zero.CopyTo(owner[i..]);
+                Vector<int>.Zero.CopyTo(owner[i..]);
                 continue;
             }
-            var current = new System.Numerics.Vector<float>(best[i..]);
+            var current = new Vector<float>(best[i..]);
             // Replaces: the current best is not NaN, and the value is NaN or greater.
-            var replace = System.Numerics.Vector.Equals(current, current)
-                & (~System.Numerics.Vector.Equals(value, value) | System.Numerics.Vector.GreaterThan(value, current));
-            System.Numerics.Vector.ConditionalSelect(replace, value, current).CopyTo(best[i..]);
-            System.Numerics.Vector.ConditionalSelect(replace, sig, new System.Numerics.Vector<float>(ownerSigmoid[i..])).CopyTo(ownerSigmoid[i..]);
-            System.Numerics.Vector.ConditionalSelect(replace, vK, new System.Numerics.Vector<int>(owner[i..])).CopyTo(owner[i..]);
+            var replace = Vector.Equals(current, current)
+                & (~Vector.Equals(value, value) | Vector.GreaterThan(value, current));
+            Vector.ConditionalSelect(replace, value, current).CopyTo(best[i..]);
+            Vector.ConditionalSelect(replace, sig, new Vector<float>(ownerSigmoid[i..])).CopyTo(ownerSigmoid[i..]);
+            Vector.ConditionalSelect(replace, vK, new Vector<int>(owner[i..])).CopyTo(owner[i..]);
         }
-        for (var l = 0; l < System.Numerics.Vector<int>.Count; l++) area += areaLanes[l];
+        for (var l = 0; l < Vector<int>.Count; l++) area += areaLanes[l];
         for (; i < n; i++)
         {
             var sig = TorchFloat.Sigmoid(plane[i]);
@@ -226,28 +227,60 @@ public static class Mask2FormerPostProcessor
             probabilities.AsSpan(q * (classes + 1), classes).CopyTo(flat.AsSpan(q * classes, classes));
         var top = TorchTopK.Indices(flat, Math.Min(options.TopK, flat.Length), sorted: false);
 
-        var upsampler = new MaskUpsampler(logits.MaskHeight, logits.MaskWidth, geometry, toOutput: true);
-        var planes = new Dictionary<int, (InstanceMask Mask, PixelBox Box, float MaskScore)>();
-        var instances = ImmutableArray.CreateBuilder<InstancePrediction>(top.Length);
+        var chosen = new List<(int Index, int Query, int Label)>();
         foreach (var index in top)
         {
-            var query = index / classes;
             var label = index % classes;
             if (options.ThingClassesOnly && !things.Contains(label)) continue;
-            if (!planes.TryGetValue(query, out var entry))
-            {
-                var plane = new float[upsampler.PixelCount];
-                upsampler.Upsample(logits.Mask(query), plane);
-                var (mask, box) = PixelMath.PackPositive(plane, upsampler.Height, upsampler.Width);
-                var sum = TorchFloat.CascadeSum(new PositiveSigmoid(plane), plane.Length);
-                var maskScore = sum / ((float)mask.Area + 1e-6f);
-                entry = (mask, box, maskScore);
-                planes[query] = entry;
-            }
+            chosen.Add((index, index / classes, label));
+        }
+        var upsampler = new MaskUpsampler(logits.MaskHeight, logits.MaskWidth, geometry, toOutput: true);
+        var queries = chosen.Select(c => c.Query).Distinct().ToArray();
+        var planes = InstancePlanes(logits, upsampler, queries);
+        var instances = ImmutableArray.CreateBuilder<InstancePrediction>(chosen.Count);
+        foreach (var (index, query, label) in chosen)
+        {
+            var entry = planes[query];
             var classScore = flat[index];
             instances.Add(new InstancePrediction(query, label, index, classScore, entry.MaskScore, classScore * entry.MaskScore, entry.Mask, entry.Box));
         }
         return new InstanceResult(upsampler.Height, upsampler.Width, instances.ToImmutable());
+    }
+
+    /// <summary>
+    /// Mask (logit &gt; 0), its box and the mask score <c>Σ sigmoid·mask / (area + 1e-6)</c> of each
+    /// query's plane, the queries in parallel; the sum is PyTorch's cascade sum.
+    /// </summary>
+    internal static Dictionary<int, (InstanceMask Mask, PixelBox Box, float MaskScore)> InstancePlanes(in Mask2FormerLogits logits, IPlaneResizer resizer, int[] queries)
+    {
+        var maskPixels = logits.MaskHeight * logits.MaskWidth;
+        var masks = new float[queries.Length * maskPixels];
+        for (var i = 0; i < queries.Length; i++) logits.Mask(queries[i]).CopyTo(masks.AsSpan(i * maskPixels, maskPixels));
+        var results = new (InstanceMask, PixelBox, float)[queries.Length];
+        var pixels = resizer.PixelCount;
+        void One(int i)
+        {
+            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(2 * pixels);
+            try
+            {
+                var plane = buffer.AsSpan(0, pixels);
+                var weighted = buffer.AsSpan(pixels, pixels);
+                resizer.Upsample(masks.AsSpan(i * maskPixels, maskPixels), plane);
+                var (mask, box) = PixelMath.PackPositive(plane, resizer.Height, resizer.Width);
+                TorchFloat.PositiveSigmoid(plane, weighted);
+                var sum = TorchFloat.CascadeSum(weighted);
+                results[i] = (mask, box, sum / ((float)mask.Area + 1e-6f));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+            }
+        }
+        if (queries.Length > 1 && (long)pixels * queries.Length >= 2 * BandPixels) Parallel.For(0, queries.Length, One);
+        else for (var i = 0; i < queries.Length; i++) One(i);
+        var byQuery = new Dictionary<int, (InstanceMask, PixelBox, float)>(queries.Length);
+        for (var i = 0; i < queries.Length; i++) byQuery[queries[i]] = results[i];
+        return byQuery;
     }
 
     /// <summary>Semantic segmentation of one image (detectron2 <c>semantic_inference</c> and <c>sem_seg_postprocess</c>).</summary>

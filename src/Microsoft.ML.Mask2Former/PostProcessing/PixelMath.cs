@@ -79,20 +79,3 @@ internal static class PixelMath
 
     public static ImmutableArray<T> Own<T>(T[] array) => ImmutableCollectionsMarshal.AsImmutableArray(array);
 }
-
-/// <summary><c>sigmoid(l) · (l &gt; 0)</c> of a logit plane, summed without a temporary buffer.</summary>
-internal readonly struct PositiveSigmoid : IFloatSource
-{
-    private readonly float[] _plane;
-
-    public PositiveSigmoid(float[] plane) => _plane = plane;
-
-    public float this[int index]
-    {
-        get
-        {
-            var l = _plane[index];
-            return TorchFloat.Sigmoid(l) * (l > 0f ? 1f : 0f);
-        }
-    }
-}
