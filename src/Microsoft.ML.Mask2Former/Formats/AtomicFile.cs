@@ -31,6 +31,33 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Deletes the temporary siblings that writes of <paramref name="path"/> left behind when their
+    /// process was killed before the rename (a write that fails with an exception removes its own).
+    /// Call it only while no other process writes <paramref name="path"/>.
+    /// </summary>
+    /// <param name="path">The target file of earlier writes; it need not exist.</param>
+    /// <returns>The number of temporary files deleted.</returns>
+    public static int DeleteLeftovers(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) return 0;
+        var deleted = 0;
+        foreach (var temp in Directory.EnumerateFiles(dir, $".{Path.GetFileName(full)}.*.tmp"))
+        {
+            try
+            {
+                File.Delete(temp);
+                deleted++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return deleted;
+    }
+
     /// <summary>Writes text (UTF-8, no BOM) atomically.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { var bytes = new System.Text.UTF8Encoding(false).GetBytes(text); s.Write(bytes); });

@@ -30,6 +30,8 @@ namespace Microsoft.ML.Mask2Former.Training;
 /// </example>
 public sealed class Mask2FormerTrainer
 {
+    private const string LabelsFile = "labels.json";
+
     /// <summary>Creates a trainer.</summary>
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
     public Mask2FormerTrainer(Mask2FormerTrainerOptions? options = null)
@@ -147,7 +149,11 @@ public sealed class Mask2FormerTrainer
             throw new ArgumentException($"the network's {config.NumLabels} classes differ from the data set's labels ({trainingSet.Labels.Count}); open the set with the network's labels", nameof(trainingSet));
 
         var output = o.OutputFolder is null ? null : Path.GetFullPath(o.OutputFolder);
-        if (output is not null) Directory.CreateDirectory(output);
+        if (output is not null)
+        {
+            Directory.CreateDirectory(output);
+            TrainingCheckpoint.RemoveInterruptedWrites(output, [TrainingCheckpoint.ConfigFile, TrainingCheckpoint.ModelFile, LabelsFile]);
+        }
         using var log = output is null ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
         var warnings = new List<string>(trainingSet.Warnings);
         var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings);
@@ -353,7 +359,7 @@ public sealed class Mask2FormerTrainer
         var labels = new JsonArray();
         for (var k = 0; k < set.Labels.Count; k++)
             labels.Add(new JsonObject { ["id"] = set.CategoryIds[k], ["name"] = set.Labels[k], ["isthing"] = set.IsThing[k] });
-        AtomicFile.WriteAllText(Path.Combine(output, "labels.json"), new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(output, LabelsFile), new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (modelFrom is not null)
         {
             AtomicFile.Write(Path.Combine(output, TrainingCheckpoint.ModelFile), s =>

@@ -19,7 +19,8 @@ internal sealed record TrainingState(long Step, long Cursor, long TotalSteps, in
 /// counts), <c>rng_state.bin</c> (the libtorch CPU generator) and <c>trainer_state.json</c> (step,
 /// data-stream cursor, schedule). A checkpoint is written into a hidden temporary folder that is
 /// renamed into place when complete, then <c>checkpoints/latest</c> is replaced atomically: a
-/// write that dies half-way leaves the previous checkpoint current and intact.
+/// write that dies half-way (an exception, or the process killed) leaves the previous checkpoint
+/// current and intact, and the next run in the same output folder removes what it left behind.
 /// </summary>
 internal static class TrainingCheckpoint
 {
@@ -87,13 +88,32 @@ internal static class TrainingCheckpoint
         FileWritten?.Invoke(path);
     }
 
-    /// <summary>Removes old checkpoints beyond <paramref name="keep"/> and temporary folders of interrupted writes.</summary>
-    private static void Prune(string root, string current, int keep)
+    /// <summary>
+    /// Removes what writes killed half-way (a crashed or killed process) left in an output folder:
+    /// temporary checkpoint folders and the temporary files of <c>latest</c> and of the model files at
+    /// the top of the folder (which may be as large as the model). Run before training writes there.
+    /// </summary>
+    public static void RemoveInterruptedWrites(string outputFolder, IEnumerable<string> topFiles)
+    {
+        foreach (var file in topFiles) AtomicFile.DeleteLeftovers(Path.Combine(outputFolder, file));
+        var root = Path.Combine(outputFolder, CheckpointsFolder);
+        if (!Directory.Exists(root)) return;
+        AtomicFile.DeleteLeftovers(Path.Combine(root, LatestFile));
+        DeleteTemporaryFolders(root);
+    }
+
+    private static void DeleteTemporaryFolders(string root)
     {
         foreach (var dir in Directory.GetDirectories(root, ".step-*.tmp"))
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>Removes old checkpoints beyond <paramref name="keep"/> and temporary folders of interrupted writes.</summary>
+    private static void Prune(string root, string current, int keep)
+    {
+        DeleteTemporaryFolders(root);
         var old = Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Where(n => n != current).Order(StringComparer.Ordinal).ToList();
         for (var i = 0; i < old.Count - (keep - 1); i++)
         {

@@ -101,7 +101,7 @@ public sealed class ResumeTests
         options.Resume = true;
         using var resumed = new Mask2FormerTrainer(options).Fit(data).Network;
         AssertIdentical(straight, resumed);
-        Assert.IsEmpty(Directory.GetDirectories(checkpoints, ".step-*.tmp"), "stale temporary folders are removed by the next checkpoint");
+        Assert.IsEmpty(Directory.GetDirectories(checkpoints, ".step-*.tmp"), "the resumed run removes the stale temporary folder");
     }
 
     internal static void AssertIdentical(nn.Module expected, nn.Module actual)
