@@ -1,6 +1,7 @@
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Modeling;
+using Microsoft.ML.Mask2Former.Training.Runtime;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Inference;
@@ -50,6 +51,7 @@ public static class ForwardRunner
                 foreach (var entry in entries)
                 {
                     var prefix = entry.Name[..^InputSuffix.Length];
+                    using var region = NoCollectionRegion.Enter();
                     using var scope = NewDisposeScope();
                     var pixels = inputs.ReadTensor(entry);
                     if (pixels.dtype != ScalarType.Float32) pixels = pixels.to(ScalarType.Float32);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
+using Microsoft.ML.Mask2Former.Training.Runtime;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -251,6 +252,7 @@ public sealed class Mask2FormerTrainer
                 windowWait += loader.LastWaitSeconds;
                 foreach (var w in loaded.Warnings) pendingWarnings.Enqueue(w);
                 DrainWarnings();
+                using (NoCollectionRegion.Enter())
                 using (var scope = NewDisposeScope())
                 {
                     using var batch = TrainingBatch.Create(loaded.Examples);

@@ -3,6 +3,7 @@ using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Modeling;
+using Microsoft.ML.Mask2Former.Training.Runtime;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
@@ -57,6 +58,7 @@ internal sealed class PanopticValidation
     {
         float[] classLogits, maskLogits;
         int queries, classes, mh, mw, ph, pw;
+        using (NoCollectionRegion.Enter())
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
