@@ -153,6 +153,7 @@ public static class Mask2FormerPostProcessor
     /// when <see cref="PixelMath.Replaces"/> says so (query 0 takes every pixel). Returns the number
     /// of pixels whose sigmoid is at least 0.5. Vectorised; bit-identical to the scalar rule.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static long ArgMaxStep(Span<float> plane, float score, int k, Span<float> best, Span<int> owner, Span<float> ownerSigmoid)
     {
         long area = 0;
@@ -375,6 +376,7 @@ public static class Mask2FormerPostProcessor
         return n;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void FusedMultiplyAdd(float weight, ReadOnlySpan<float> values, Span<float> target)
     {
         for (var p = 0; p < values.Length; p++) target[p] = MathF.FusedMultiplyAdd(weight, values[p], target[p]);

@@ -23,6 +23,7 @@ internal static class PixelMath
     }
 
     /// <summary>Area and bounding box of every id 1 … <paramref name="maxId"/> in a map.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static (long[] Areas, PixelBox[] Boxes) Regions(ReadOnlySpan<int> map, int height, int width, int maxId)
     {
         var areas = new long[maxId + 1];
@@ -54,6 +55,7 @@ internal static class PixelMath
     }
 
     /// <summary>Packs <c>plane[p] &gt; 0</c> into LSB-first bits; returns the mask and its box.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static (InstanceMask Mask, PixelBox Box) PackPositive(ReadOnlySpan<float> plane, int height, int width)
     {
         var bits = new byte[(plane.Length + 7) / 8];

@@ -76,6 +76,7 @@ internal static class TorchFloat
     public static Vector<float> Sigmoid(Vector<float> x) => Vector<float>.One / (Exp(Vector<float>.Zero - x) + Vector<float>.One);
 
     /// <summary>Replaces every value by its <see cref="Sigmoid(float)"/>, vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SigmoidInPlace(Span<float> values)
     {
         var i = 0;
@@ -135,6 +136,7 @@ internal static class TorchFloat
     /// into the first, the four folded, then the leftover floats and the 8 lanes added in order.
     /// Vectorised with 8-lane vectors, lane for lane as PyTorch's AVX2 build.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float CascadeSum(ReadOnlySpan<float> values)
     {
         var count = values.Length;
@@ -160,6 +162,7 @@ internal static class TorchFloat
         return partial[0];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> RowSumVectors(ReadOnlySpan<float> values, int vectors)
     {
         var size = vectors / 4;
@@ -199,6 +202,7 @@ internal static class TorchFloat
     }
 
     /// <summary><c>sigmoid(l) · (l &gt; 0)</c> of every logit, vectorised (bit-identical to the scalar product).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PositiveSigmoid(ReadOnlySpan<float> logits, Span<float> output)
     {
         var i = 0;
@@ -263,6 +267,7 @@ internal static class TorchFloat
     /// of <see cref="ResizeBilinear"/>, written from the start of <paramref name="destination"/>;
     /// row 0 of <paramref name="source"/> is source row <paramref name="sourceFirstRow"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ResizeBilinearRows(ReadOnlySpan<float> source, int sourceFirstRow, int width, int rowStride, Span<float> destination, int rowStart, int rowEnd, int outWidth, BilinearTaps taps)
     {
         if (rowEnd <= rowStart) return;
@@ -288,6 +293,7 @@ internal static class TorchFloat
     }
 
     /// <summary>The x blends of one source row at every output column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void HorizontalBlend(ReadOnlySpan<float> row, Span<float> output, BilinearTaps taps)
     {
         if (taps.IdentityX)
@@ -310,6 +316,7 @@ internal static class TorchFloat
     }
 
     /// <summary><c>Blend(top, w0, bottom, w1)</c> of two rows, vectorised.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void VerticalBlend(ReadOnlySpan<float> top, float w0, ReadOnlySpan<float> bottom, float w1, Span<float> output)
     {
         var v0 = new Vector<float>(w0);
