@@ -34,7 +34,8 @@ public enum SegmentationTask
 /// mappings with registered factories and two <c>ApplyOnnxModel</c> transformers, one of them a
 /// generated model carrying the settings), so <c>mlContext.Model.Save</c> / <c>Load</c> round-trip
 /// it with nothing outside the zip. Scoring is lazy, row by row; a <c>PredictionEngine</c> per
-/// thread scores in parallel.
+/// thread scores in parallel, provided the engines do not own the model
+/// (<see cref="SegmentationEnginePool{TSrc, TDst}"/> pools them; see there why).
 /// </para>
 /// </remarks>
 public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
@@ -56,7 +57,7 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         InputHeight = settings.InputHeight;
         InputWidth = settings.InputWidth;
         _imageColumn = options.ImageColumnName;
-        _stages = Build(catalog, options, task, model, description, settings);
+        _stages = Build(catalog, options, task, model, description, settings, source);
         // ML.NET's schema propagation compares image types by reference, so a custom mapping that
         // reads an image column never passes SchemaShape-level checks (fitting, which checks the
         // real schema, is fine). Propagation goes through a stand-in that adds the same columns.
@@ -119,7 +120,7 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
 
     /// <summary>The stages, in order; the first two are the image copy and the decoding (see the constructor).</summary>
     private static List<IEstimator<ITransformer>> Build(TransformsCatalog catalog, SegmentationOptions options, SegmentationTask task,
-        byte[] model, OnnxModelDescription description, ScoringSettings settings)
+        byte[] model, OnnxModelDescription description, ScoringSettings settings, string source)
     {
         var settingsModel = SettingsModel.Create(settings, task.ToString().ToLowerInvariant());
         var stages = new List<IEstimator<ITransformer>>
@@ -132,7 +133,15 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         };
         if (description.InputName != ScoringColumns.PixelValues)
             stages.Add(catalog.CopyColumns(description.InputName, ScoringColumns.PixelValues));
-        stages.Add(ModelStage(catalog, options, model, description, settings));
+        try
+        {
+            stages.Add(ModelStage(catalog, options, model, description, settings));
+        }
+        // The description was read from the bytes alone; ONNX Runtime sees the model first here.
+        catch (InvalidOperationException e) when (e.InnerException is OnnxRuntime.OnnxRuntimeException ort)
+        {
+            throw new InvalidOperationException($"{source} is not a loadable ONNX model: {ort.Message}", e);
+        }
         stages.Add(task switch
         {
             SegmentationTask.Panoptic => catalog.CustomMapping<LogitsRow, PanopticRow>(ScoringMappings.Panoptic, ScoringMappings.PanopticContract),

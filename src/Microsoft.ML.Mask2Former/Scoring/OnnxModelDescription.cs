@@ -43,42 +43,77 @@ internal sealed class OnnxModelDescription
     /// <summary>K, when the class output's last dimension is fixed.</summary>
     public int? NumClasses => ClassDims[2] > 1 ? ClassDims[2] - 1 : null;
 
+    /// <summary>
+    /// Reads and checks a serialized model without building an ONNX Runtime session (the pipeline's
+    /// <c>ApplyOnnxModel</c> builds the one session that runs it; see <see cref="OnnxProtoReader"/>).
+    /// </summary>
     public static OnnxModelDescription Read(byte[] model, string source)
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1 };
-        InferenceSession session;
-        try { session = new InferenceSession(model, options); }
-        catch (OnnxRuntimeException e) { throw new InvalidOperationException($"{source} is not a loadable ONNX model: {e.Message}", e); }
-        using (session)
-            return Describe(session, source);
+        OnnxProtoReader.ModelInfo info;
+        try { info = OnnxProtoReader.Read(model); }
+        catch (FormatException e) { throw new InvalidOperationException($"{source} is not a loadable ONNX model: {e.Message}.", e); }
+        return Check(info.Inputs, info.Outputs, info.Metadata, source);
     }
 
+    /// <summary>Reads and checks the model of a session that exists anyway (<see cref="Mask2FormerPredictor"/>).</summary>
     internal static OnnxModelDescription Describe(InferenceSession session, string source)
     {
-        string Found() =>
-            "found inputs " + string.Join(", ", session.InputMetadata.Select(p => Format(p.Key, p.Value))) +
-            "; outputs " + string.Join(", ", session.OutputMetadata.Select(p => Format(p.Key, p.Value)));
-
-        const string expected = "expected input 'pixel_values' float32 [N, 3, H, W] and outputs 'class_queries_logits' float32 [N, Q, K+1] and 'masks_queries_logits' float32 [N, Q, H/4, W/4]";
-        if (session.InputMetadata.Count != 1)
-            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
-        var (inputName, input) = session.InputMetadata.First();
-        if (input.ElementType != typeof(float) || input.Dimensions.Length != 4 || input.Dimensions[1] is not (3 or -1))
-            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
-        if (!session.OutputMetadata.TryGetValue(ClassLogits, out var classes) || !session.OutputMetadata.TryGetValue(MaskLogits, out var masks)
-            || classes.ElementType != typeof(float) || masks.ElementType != typeof(float)
-            || classes.Dimensions.Length != 3 || masks.Dimensions.Length != 4)
-            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
-        if (input.Dimensions[0] > 1)
-            throw new InvalidOperationException($"{source} has a fixed batch of {input.Dimensions[0]}; scoring feeds one image at a time (batch 1 or open): {Found()}.");
-        return new OnnxModelDescription(inputName, Dims(input), Dims(classes), Dims(masks),
-            new Dictionary<string, string>(session.ModelMetadata.CustomMetadataMap, StringComparer.Ordinal));
+        static OnnxProtoReader.ValueInfo Value(string name, NodeMetadata m) => new(name,
+            m.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR ? (int)m.ElementDataType : 0,
+            m.Dimensions.Select(d => d > 0 ? d : -1).ToArray(),
+            m.Dimensions.Select((_, i) => m.SymbolicDimensions?.ElementAtOrDefault(i) is { Length: > 0 } s ? s : null).ToArray());
+        return Check(session.InputMetadata.Select(p => Value(p.Key, p.Value)).ToList(),
+            session.OutputMetadata.Select(p => Value(p.Key, p.Value)).ToList(), session.ModelMetadata.CustomMetadataMap, source);
     }
 
-    private static int[] Dims(NodeMetadata m) => m.Dimensions.Select(d => d > 0 ? d : -1).ToArray();
+    private const int FloatType = 1;
 
-    private static string Format(string name, NodeMetadata m) =>
-        $"'{name}' {(m.ElementType == typeof(float) ? "float32" : m.ElementType.Name)} [{string.Join(", ", m.Dimensions.Select((d, i) => d > 0 ? d.ToString(CultureInfo.InvariantCulture) : (m.SymbolicDimensions?.ElementAtOrDefault(i) is { Length: > 0 } s ? s : "?")))}]";
+    private static OnnxModelDescription Check(IReadOnlyList<OnnxProtoReader.ValueInfo> inputs, IReadOnlyList<OnnxProtoReader.ValueInfo> outputs,
+        IReadOnlyDictionary<string, string> metadata, string source)
+    {
+        string Found() =>
+            "found inputs " + string.Join(", ", inputs.Select(Format)) + "; outputs " + string.Join(", ", outputs.Select(Format));
+
+        const string expected = "expected input 'pixel_values' float32 [N, 3, H, W] and outputs 'class_queries_logits' float32 [N, Q, K+1] and 'masks_queries_logits' float32 [N, Q, H/4, W/4]";
+        if (inputs.Count != 1)
+            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
+        var input = inputs[0];
+        if (input.ElementType != FloatType || input.Dims.Length != 4 || input.Dims[1] is not (3 or -1))
+            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
+        var classes = outputs.FirstOrDefault(o => o.Name == ClassLogits);
+        var masks = outputs.FirstOrDefault(o => o.Name == MaskLogits);
+        if (classes is null || masks is null || classes.ElementType != FloatType || masks.ElementType != FloatType
+            || classes.Dims.Length != 3 || masks.Dims.Length != 4)
+            throw new InvalidOperationException($"{source} is not a Mask2Former model: {expected}; {Found()}.");
+        if (input.Dims[0] > 1)
+            throw new InvalidOperationException($"{source} has a fixed batch of {input.Dims[0]}; scoring feeds one image at a time (batch 1 or open): {Found()}.");
+        return new OnnxModelDescription(input.Name, input.Dims, classes.Dims, masks.Dims,
+            new Dictionary<string, string>(metadata, StringComparer.Ordinal));
+    }
+
+    private static string Format(OnnxProtoReader.ValueInfo v) =>
+        $"'{v.Name}' {TypeName(v.ElementType)} [{string.Join(", ", v.Dims.Select((d, i) => d > 0 ? d.ToString(CultureInfo.InvariantCulture) : v.Symbols[i] ?? "?"))}]";
+
+    /// <summary>onnx.proto's names of the element types (TensorProto.DataType), as numbers travel in both ONNX and ONNX Runtime.</summary>
+    private static string TypeName(int elementType) => elementType switch
+    {
+        0 => "(not a tensor)",
+        1 => "float32",
+        2 => "uint8",
+        3 => "int8",
+        4 => "uint16",
+        5 => "int16",
+        6 => "int32",
+        7 => "int64",
+        8 => "string",
+        9 => "bool",
+        10 => "float16",
+        11 => "float64",
+        12 => "uint32",
+        13 => "uint64",
+        16 => "bfloat16",
+        _ => "element type " + elementType.ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>The model's labels from <c>m2f.labels</c>, or null.</summary>
     public IReadOnlyList<Mask2FormerLabel>? MetadataLabels(string source)

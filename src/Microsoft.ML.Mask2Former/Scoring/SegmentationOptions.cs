@@ -48,8 +48,11 @@ public abstract class SegmentationOptions
     public IReadOnlyList<double>? Std { get; set; }
 
     /// <summary>
-    /// ONNX Runtime intra-op threads. Default <see langword="null"/> (ONNX Runtime's choice). Not
-    /// kept by <c>mlContext.Model.Save</c>: a loaded model uses ONNX Runtime's default.
+    /// ONNX Runtime intra-op threads. Default <see langword="null"/> (ONNX Runtime's choice: one per
+    /// core). A cursor over the scored data runs rows on several ML.NET threads at once (batches of
+    /// 128 rows), each with this many ORT threads, so for batch scoring 1 avoids oversubscribing the
+    /// cores; a <c>PredictionEngine</c> scores one row at a time and can use them. Not kept by
+    /// <c>mlContext.Model.Save</c>: a loaded model uses ONNX Runtime's default.
     /// </summary>
     public int? IntraOpNumThreads { get; set; }
 

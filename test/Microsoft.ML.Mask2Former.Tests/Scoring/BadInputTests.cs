@@ -40,6 +40,60 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    public void BytesThatAreNotAnOnnxModelAreRefusedWhenThePipelineIsBuilt()
+    {
+        var ml = new MLContext(seed: 1);
+        var good = GoodConstantModel();
+        foreach (var bytes in new[] { "not a model"u8.ToArray(), good[..^7], Array.Empty<byte>() })
+        {
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = bytes }));
+            StringAssert.Contains(e.Message, "the ONNX model bytes is not a loadable ONNX model");
+        }
+    }
+
+    [TestMethod]
+    public void AModelOnnxRuntimeCannotLoadIsRefusedWhenThePipelineIsBuilt()
+    {
+        // The right interface, but the outputs are declared and never produced: the description (read
+        // from the bytes) passes, ONNX Runtime refuses the graph.
+        var bytes = new OnnxProtoWriter().Input("pixel_values", OnnxProtoWriter.Float, 1, 3, 32, 32)
+            .DeclareOutput("class_queries_logits", OnnxProtoWriter.Float, 1, Q, K + 1)
+            .DeclareOutput("masks_queries_logits", OnnxProtoWriter.Float, 1, Q, 8, 8)
+            .ToArray();
+        var ml = new MLContext(seed: 1);
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = bytes }));
+        StringAssert.Contains(e.Message, "the ONNX model bytes is not a loadable ONNX model");
+    }
+
+    [TestMethod]
+    public void TheModelBytesAreDescribedAsOnnxRuntimeDescribesThem()
+    {
+        // Open height and width (symbolic), a metadata entry, an initializer among the graph's values.
+        var bytes = new OnnxProtoWriter().Input("pixel_values", OnnxProtoWriter.Float, 1, 3, -1, -2)
+            .ConstantOutput("class_queries_logits", [1, Q, K + 1], Random(Q * (K + 1), 1))
+            .ConstantOutput("masks_queries_logits", [1, Q, 8, 8], Random(Q * 64, 2))
+            .Metadata("m2f.mean", "[0.5, 0.5, 0.5]")
+            .ToArray();
+        var read = OnnxModelDescription.Read(bytes, "bytes");
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+        var described = OnnxModelDescription.Describe(session, "session");
+        Assert.AreEqual(described.InputName, read.InputName);
+        CollectionAssert.AreEqual(described.InputDims, read.InputDims);
+        CollectionAssert.AreEqual(new[] { 1, 3, -1, -1 }, read.InputDims);
+        CollectionAssert.AreEqual(described.ClassDims, read.ClassDims);
+        CollectionAssert.AreEqual(described.MaskDims, read.MaskDims);
+        CollectionAssert.AreEquivalent(described.Metadata.ToArray(), read.Metadata.ToArray());
+        Assert.AreEqual("[0.5, 0.5, 0.5]", read.Metadata["m2f.mean"]);
+
+        // A model whose interface is wrong gives the same message either way.
+        var wrong = ConstantModel(32, 32, [("logits", [1, Q, K + 1], Random(Q * (K + 1), 1))]);
+        using var wrongSession = new Microsoft.ML.OnnxRuntime.InferenceSession(wrong);
+        var fromBytes = Assert.ThrowsExactly<InvalidOperationException>(() => OnnxModelDescription.Read(wrong, "m"));
+        var fromSession = Assert.ThrowsExactly<InvalidOperationException>(() => OnnxModelDescription.Describe(wrongSession, "m"));
+        Assert.AreEqual(fromSession.Message, fromBytes.Message);
+    }
+
+    [TestMethod]
     public void ALabelSetOfTheWrongSizeIsRefused()
     {
         var ml = new MLContext(seed: 1);

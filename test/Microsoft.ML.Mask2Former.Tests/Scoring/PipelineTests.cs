@@ -2,7 +2,6 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
-using Microsoft.ML.OnnxRuntime;
 using static Microsoft.ML.Mask2Former.Tests.Scoring.ScoringTestData;
 
 namespace Microsoft.ML.Mask2Former.Tests.Scoring;
@@ -10,6 +9,52 @@ namespace Microsoft.ML.Mask2Former.Tests.Scoring;
 [TestClass]
 public sealed class PipelineTests
 {
+    // Tests that only read a pipeline share one: each fitted pipeline (and each predictor) builds an
+    // ONNX Runtime session of the 11,846-node reference export, which takes seconds.
+    private static readonly string[] BatchColumns =
+    [
+        "pixel_values", "class_queries_logits", "masks_queries_logits", SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentCategoryIds,
+        SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentAreas, SegmentationColumnNames.SegmentScores,
+        SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth,
+    ];
+
+    private static string[] _paths = [];
+    private static MLContext _ml = null!;
+    private static IDataView _data = null!;
+    private static ITransformer _panoptic = null!;
+    private static Mask2FormerPredictor _predictor = null!;
+    private static List<Dictionary<string, object>> _batch = [];
+
+    /// <summary>
+    /// The shared panoptic pipeline (thresholds 0 so segments are kept; one intra-op thread, which
+    /// also exercises the OnnxOptions path), a predictor with the same settings, and every column of
+    /// the pipeline's batch output, read in one pass.
+    /// </summary>
+    [ClassInitialize]
+    public static void Initialize(TestContext context)
+    {
+        var folder = TestPaths.NewTempFolder();
+        _paths = [.. WriteImageSet(folder), WriteImage(folder, "p.png", 200, 100, 9)];
+        _ml = new MLContext(seed: 1);
+        _data = Paths(_ml, _paths);
+        _panoptic = Load(_ml).Append(_ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions
+        {
+            ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0.0, OverlapThreshold = 0.0, IntraOpNumThreads = 1,
+        })).Fit(_data);
+        _predictor = new Mask2FormerPredictor(new Mask2FormerPredictorOptions
+        {
+            ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0, OverlapThreshold = 0, IntraOpNumThreads = 1,
+        });
+        _batch = Rows(_panoptic.Transform(_data), BatchColumns);
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        _predictor?.Dispose();
+        (_panoptic as IDisposable)?.Dispose();
+    }
+
     private sealed class PixelRow
     {
         [ColumnName("pixel_values")]
@@ -37,52 +82,49 @@ public sealed class PipelineTests
     [TestMethod]
     public void PipelineFeedsTheLetterboxedTensorAndPostProcessesLikeThePostProcessor()
     {
-        var folder = TestPaths.NewTempFolder();
-        var paths = WriteImageSet(folder);
-        var ml = new MLContext(seed: 1);
-        var data = Paths(ml, paths);
-        var options = new SegmentPanopticOptions { ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0.0, OverlapThreshold = 0.0 };
-        var output = Load(ml).Append(ml.Transforms.SegmentPanoptic(options)).Fit(data).Transform(data);
-
-        var pixelValues = Vectors<float>(output, "pixel_values");
-        var classes = Vectors<float>(output, "class_queries_logits");
-        var masks = Vectors<float>(output, "masks_queries_logits");
-        var maps = Vectors<uint>(output, SegmentationColumnNames.SegmentMap);
-        var categories = Vectors<int>(output, SegmentationColumnNames.SegmentCategoryIds);
-        var segmentIds = Vectors<uint>(output, SegmentationColumnNames.SegmentIds);
-        var areas = Vectors<long>(output, SegmentationColumnNames.SegmentAreas);
-        var scores = Vectors<float>(output, SegmentationColumnNames.SegmentScores);
-        var heights = Column<int>(output, SegmentationColumnNames.ImageHeight);
-        var widths = Column<int>(output, SegmentationColumnNames.ImageWidth);
-
         var settings = new ScoringSettings { InputHeight = 96, InputWidth = 160 };
-        using var session = new InferenceSession(SmallModel);
         var total = 0;
-        for (var i = 0; i < paths.Length; i++)
+        for (var i = 0; i < _paths.Length; i++)
         {
-            using var image = MLImage.CreateFromFile(paths[i]);
-            Assert.AreEqual((image.Height, image.Width), (heights[i], widths[i]));
+            var row = _batch[i];
+            using var image = MLImage.CreateFromFile(_paths[i]);
+            Assert.AreEqual((image.Height, image.Width), ((int)row[SegmentationColumnNames.ImageHeight], (int)row[SegmentationColumnNames.ImageWidth]));
             var expected = new float[3 * 96 * 160];
             var geometry = ScoringCore.Letterbox(ImagePreprocessor.ReadRgb(image), image.Height, image.Width, settings, expected);
-            CollectionAssert.AreEqual(expected, pixelValues[i], $"pixel_values of image {i}");
+            CollectionAssert.AreEqual(expected, (float[])row["pixel_values"], $"pixel_values of image {i}");
 
-            using var input = OrtValue.CreateTensorValueFromMemory(expected, [1, 3, 96, 160]);
-            using var results = session.Run(new RunOptions(), ["pixel_values"], [input], ["class_queries_logits", "masks_queries_logits"]);
-            AssertClose(results[0].GetTensorDataAsSpan<float>().ToArray(), classes[i], 1e-4);
-            AssertClose(results[1].GetTensorDataAsSpan<float>().ToArray(), masks[i], 1e-4);
+            // ONNX Runtime directly, on the same tensor.
+            var classes = (float[])row["class_queries_logits"];
+            var masks = (float[])row["masks_queries_logits"];
+            var (directClasses, directMasks) = _predictor.RunTensor(expected, 96, 160);
+            AssertClose(directClasses, classes, 1e-4);
+            AssertClose(directMasks, masks, 1e-4);
 
-            var logits = new Mask2FormerLogits(classes[i], masks[i], 12, 10, 24, 40);
+            var logits = new Mask2FormerLogits(classes, masks, 12, 10, 24, 40);
             var direct = Mask2FormerPostProcessor.Panoptic(logits, geometry,
                 new PanopticOptions { ObjectMaskThreshold = 0, OverlapThreshold = 0, ThingClasses = [0, 1, 2, 3, 4, 5] });
-            Assert.AreEqual(image.Height * image.Width, maps[i].Length);
-            CollectionAssert.AreEqual(direct.SegmentIds.Select(x => (uint)x).ToArray(), maps[i]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => (uint)s.Id).ToArray(), segmentIds[i]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), categories[i]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Area).ToArray(), areas[i]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Score).ToArray(), scores[i]);
+            var map = (uint[])row[SegmentationColumnNames.SegmentMap];
+            Assert.AreEqual(image.Height * image.Width, map.Length);
+            CollectionAssert.AreEqual(direct.SegmentIds.Select(x => (uint)x).ToArray(), map);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => (uint)s.Id).ToArray(), (uint[])row[SegmentationColumnNames.SegmentIds]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), (int[])row[SegmentationColumnNames.SegmentCategoryIds]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Area).ToArray(), (long[])row[SegmentationColumnNames.SegmentAreas]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Score).ToArray(), (float[])row[SegmentationColumnNames.SegmentScores]);
             total += direct.Segments.Length;
         }
         Assert.IsGreaterThan(0, total, "the thresholds of 0 keep segments");
+    }
+
+    [TestMethod]
+    public void PredictorEqualsThePipelineForAFixedSize()
+    {
+        for (var i = 0; i < _paths.Length; i++)
+        {
+            using var image = MLImage.CreateFromFile(_paths[i]);
+            var direct = _predictor.PredictPanoptic(image);
+            CollectionAssert.AreEqual(direct.SegmentIds.Select(v => (uint)v).ToArray(), (uint[])_batch[i][SegmentationColumnNames.SegmentMap], $"image {i}");
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), (int[])_batch[i][SegmentationColumnNames.SegmentCategoryIds], $"image {i}");
+        }
     }
 
     [TestMethod]
@@ -131,6 +173,7 @@ public sealed class PipelineTests
         var model = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions
         {
             ModelBytes = File.ReadAllBytes(SmallModel), InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0.3, OverlapThreshold = 0.5,
+            OutputColumnPrefix = "Pred",
         })).Fit(data);
         var zip = Path.Combine(folder, "model.zip");
         ml.Model.Save(model, data.Schema, zip);
@@ -140,52 +183,92 @@ public sealed class PipelineTests
         Assert.IsNotNull(schema.GetColumnOrNull(nameof(ImageInput.ImagePath)));
         var before = model.Transform(data);
         var after = loaded.Transform(Paths(other, paths));
-        foreach (var column in new[] { SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentIds })
-            CollectionAssert.AreEqual(Vectors<uint>(before, column).SelectMany(x => x).ToArray(), Vectors<uint>(after, column).SelectMany(x => x).ToArray(), column);
-        CollectionAssert.AreEqual(Vectors<int>(before, SegmentationColumnNames.SegmentCategoryIds).SelectMany(x => x).ToArray(),
-            Vectors<int>(after, SegmentationColumnNames.SegmentCategoryIds).SelectMany(x => x).ToArray());
-        CollectionAssert.AreEqual(Vectors<float>(before, SegmentationColumnNames.SegmentScores).SelectMany(x => x).ToArray(),
-            Vectors<float>(after, SegmentationColumnNames.SegmentScores).SelectMany(x => x).ToArray());
+        // The prefix renames every output and survives the reload.
+        foreach (var view in new[] { before, after })
+        {
+            Assert.IsNull(view.Schema.GetColumnOrNull(SegmentationColumnNames.SegmentMap));
+            Assert.IsNotNull(view.Schema.GetColumnOrNull("Pred" + SegmentationColumnNames.SegmentMap));
+        }
+        string[] columns = [.. new[] { SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentCategoryIds,
+            SegmentationColumnNames.SegmentScores, SegmentationColumnNames.SegmentBoxes }.Select(c => "Pred" + c)];
+        var rowsBefore = Rows(before, columns);
+        var rowsAfter = Rows(after, columns);
+        Assert.HasCount(paths.Length, rowsAfter);
+        for (var i = 0; i < paths.Length; i++)
+            foreach (var column in columns)
+                CollectionAssert.AreEqual((System.Collections.ICollection)rowsBefore[i][column], (System.Collections.ICollection)rowsAfter[i][column], $"{column} of image {i}");
 
-        // PredictionEngine on the reloaded model equals batch scoring.
-        using var engine = other.Model.CreatePredictionEngine<ImageInput, PanopticRow>(loaded);
-        var batchMaps = Vectors<uint>(before, SegmentationColumnNames.SegmentMap);
-        var batchBoxes = Vectors<float>(before, SegmentationColumnNames.SegmentBoxes);
+        // A PredictionEngine on the reloaded model equals batch scoring.
+        using var engine = other.Model.CreatePredictionEngine<ImageInput, PrefixedRow>(loaded);
         for (var i = 0; i < paths.Length; i++)
         {
             var prediction = engine.Predict(new ImageInput { ImagePath = paths[i] });
-            CollectionAssert.AreEqual(batchMaps[i], prediction.SegmentMap, $"image {i}");
-            CollectionAssert.AreEqual(batchBoxes[i], prediction.SegmentBoxes, $"image {i}");
+            CollectionAssert.AreEqual((uint[])rowsBefore[i]["Pred" + SegmentationColumnNames.SegmentMap], prediction.PredSegmentMap, $"image {i}");
+            CollectionAssert.AreEqual((float[])rowsBefore[i]["Pred" + SegmentationColumnNames.SegmentBoxes], prediction.PredSegmentBoxes, $"image {i}");
+        }
+    }
+
+    /// <summary>
+    /// Engines created at the same moment on many threads, each used and disposed on its own thread
+    /// while the others still run, agree with batch scoring. Engines that own the model (ML.NET's
+    /// default) crash this test's process in its first round: the first disposal frees the ONNX
+    /// Runtime sessions under the other engines.
+    /// </summary>
+    [TestMethod]
+    public void EnginesCreatedConcurrentlyOnManyThreadsAgreeWithBatchScoring()
+    {
+        const int threadCount = 6, rounds = 8, imagesPerThread = 2;
+        for (var round = 0; round < rounds; round++)
+        {
+            using var start = new Barrier(threadCount);
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var threads = Enumerable.Range(0, threadCount).Select(t => new Thread(() =>
+            {
+                try
+                {
+                    start.SignalAndWait();
+                    using var engine = SegmentationEnginePool<ImageInput, PanopticRow>.CreateEngine(_ml, _panoptic);
+                    for (var k = 0; k < imagesPerThread; k++)
+                    {
+                        var i = (t + k + round) % _paths.Length;
+                        var prediction = engine.Predict(new ImageInput { ImagePath = _paths[i] });
+                        if (!prediction.SegmentMap.AsSpan().SequenceEqual((uint[])_batch[i][SegmentationColumnNames.SegmentMap]))
+                            failures.Enqueue($"round {round}, thread {t}: image {i} differs from batch scoring");
+                    }
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue($"round {round}, thread {t}: {e}");
+                }
+            })).ToArray();
+            foreach (var thread in threads) thread.Start();
+            foreach (var thread in threads) thread.Join();
+            Assert.IsEmpty(failures, string.Join(Environment.NewLine, failures));
         }
     }
 
     [TestMethod]
-    public void ParallelEnginesAgreeAndPrefixRenamesTheOutputs()
+    public void EnginePoolScoresFromManyThreadsAndLeavesTheModelUsable()
     {
-        var folder = TestPaths.NewTempFolder();
-        var paths = WriteImageSet(folder);
-        var ml = new MLContext(seed: 1);
-        var data = Paths(ml, paths);
-        var model = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions
-        {
-            ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, OutputColumnPrefix = "Pred", IntraOpNumThreads = 1, ObjectMaskThreshold = 0,
-        })).Fit(data);
-        var output = model.Transform(data);
-        Assert.IsNull(output.Schema.GetColumnOrNull(SegmentationColumnNames.SegmentMap));
-        var batch = Vectors<uint>(output, "Pred" + SegmentationColumnNames.SegmentMap);
+        var results = new uint[6 * _paths.Length][];
+        var pool = new SegmentationEnginePool<ImageInput, PanopticRow>(_ml, _panoptic);
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, k =>
+            results[k] = pool.Predict(new ImageInput { ImagePath = _paths[k % _paths.Length] }).SegmentMap);
+        pool.Dispose();
+        for (var k = 0; k < results.Length; k++)
+            CollectionAssert.AreEqual((uint[])_batch[k % _paths.Length][SegmentationColumnNames.SegmentMap], results[k], $"call {k}");
+        Assert.ThrowsExactly<ObjectDisposedException>(() => pool.Predict(new ImageInput { ImagePath = _paths[0] }));
 
-        var results = new uint[paths.Length][];
-        // One engine per thread, created up front.
-        var engines = paths.Select(_ => ml.Model.CreatePredictionEngine<ImageInput, PrefixedRow>(model)).ToArray();
-        Parallel.For(0, paths.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
-            results[i] = engines[i].Predict(new ImageInput { ImagePath = paths[i] }).PredSegmentMap);
-        foreach (var engine in engines) engine.Dispose();
-        for (var i = 0; i < paths.Length; i++) CollectionAssert.AreEqual(batch[i], results[i]);
+        // The pool did not own the model: it still scores, and the same.
+        var again = Vectors<uint>(_panoptic.Transform(_data), SegmentationColumnNames.SegmentMap);
+        for (var i = 0; i < _paths.Length; i++) CollectionAssert.AreEqual((uint[])_batch[i][SegmentationColumnNames.SegmentMap], again[i]);
     }
 
     private sealed class PrefixedRow
     {
         public uint[] PredSegmentMap { get; set; } = [];
+
+        public float[] PredSegmentBoxes { get; set; } = [];
     }
 
     internal static void AssertClose(float[] expected, float[] actual, double tolerance)

@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
-using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
 using static Microsoft.ML.Mask2Former.Tests.Scoring.ScoringTestData;
 
@@ -118,28 +117,6 @@ public sealed class SegmentCommandTests
         Assert.AreEqual("0", global::Mask2Former.Cli.Commands.SegmentCommand.ImageId("000"));
         Assert.AreEqual("a12", global::Mask2Former.Cli.Commands.SegmentCommand.ImageId("a12"));
         Assert.AreEqual("-3", global::Mask2Former.Cli.Commands.SegmentCommand.ImageId("-3"));
-    }
-
-    [TestMethod]
-    public void PredictorEqualsThePipelineForAFixedSize()
-    {
-        var folder = TestPaths.NewTempFolder();
-        var path = WriteImage(folder, "p.png", 200, 100, 9);
-        using var predictor = new Mask2FormerPredictor(new Mask2FormerPredictorOptions
-        {
-            ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0, OverlapThreshold = 0,
-        });
-        using var image = Microsoft.ML.Data.MLImage.CreateFromFile(path);
-        var direct = predictor.PredictPanoptic(image);
-        var ml = new MLContext(seed: 1);
-        var data = Paths(ml, [path]);
-        var output = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions
-        {
-            ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, ObjectMaskThreshold = 0, OverlapThreshold = 0,
-        })).Fit(data).Transform(data);
-        var row = Rows(output, SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentCategoryIds)[0];
-        CollectionAssert.AreEqual(direct.SegmentIds.Select(v => (uint)v).ToArray(), (uint[])row[SegmentationColumnNames.SegmentMap]);
-        CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), (int[])row[SegmentationColumnNames.SegmentCategoryIds]);
     }
 
     [TestMethod]
