@@ -169,9 +169,9 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         var path = options.ModelPath;
         if (path is null && options.IntraOpNumThreads is not null)
         {
-            // Thread settings are reachable only through OnnxOptions, which takes a file.
-            path = Path.Combine(Path.GetTempPath(), "m2f-model-" + Guid.NewGuid().ToString("N") + ".onnx");
-            File.WriteAllBytes(path, model);
+            // Thread settings are reachable only through OnnxOptions, which takes a file. ML.NET
+            // reads that file again when the pipeline is saved, so it lives until the process ends.
+            path = TemporaryModelFiles.Write(model);
         }
         if (path is not null)
             return catalog.ApplyOnnxModel(new OnnxOptions
@@ -203,4 +203,30 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         ],
         _ => [SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth, SegmentationColumnNames.ClassMap],
     };
+}
+
+/// <summary>Model bytes written to files for <c>OnnxOptions</c>; deleted when the process exits.</summary>
+internal static class TemporaryModelFiles
+{
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Files = new();
+    private static int _registered;
+
+    public static string Write(byte[] model)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "m2f-model-" + Guid.NewGuid().ToString("N") + ".onnx");
+        File.WriteAllBytes(path, model);
+        Files.Enqueue(path);
+        if (Interlocked.Exchange(ref _registered, 1) == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteAll();
+        return path;
+    }
+
+    private static void DeleteAll()
+    {
+        while (Files.TryDequeue(out var path))
+        {
+            try { File.Delete(path); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
 }
