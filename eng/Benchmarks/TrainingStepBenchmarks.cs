@@ -68,6 +68,8 @@ public class TrainingStepBenchmarks
     [Benchmark]
     public double TrainStep()
     {
+        // As the trainer runs a step: inside a no-GC region (see NoCollectionRegion).
+        using var region = Microsoft.ML.Mask2Former.Training.Runtime.NoCollectionRegion.Enter();
         using var scope = NewDisposeScope();
         _optimizer.zero_grad();
         using var output = _network.forward(_batch.PixelValues);
