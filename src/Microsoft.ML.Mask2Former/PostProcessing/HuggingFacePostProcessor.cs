@@ -182,5 +182,8 @@ public static class HuggingFacePostProcessor
 
         public void Upsample(ReadOnlySpan<float> logits, Span<float> destination) =>
             TorchFloat.ResizeBilinear(logits, maskHeight, maskWidth, maskWidth, destination, height, width, _taps);
+
+        public void UpsampleRows(ReadOnlySpan<float> logits, int rowStart, int rowEnd, Span<float> destination) =>
+            TorchFloat.ResizeBilinearRows(logits, 0, maskWidth, maskWidth, destination, rowStart, rowEnd, width, _taps);
     }
 }

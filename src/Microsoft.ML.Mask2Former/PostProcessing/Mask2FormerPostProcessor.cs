@@ -295,78 +295,176 @@ public static class Mask2FormerPostProcessor
         var probabilities = logits.ClassProbabilities();
         var classes = logits.NumClasses;
         var upsampler = new MaskUpsampler(logits.MaskHeight, logits.MaskWidth, geometry, options.PostProcessBeforeInference);
-        var pixels = upsampler.PixelCount;
-        var soft = SoftScores(logits, probabilities, upsampler);
-        int height = upsampler.Height, width = upsampler.Width;
-        if (!options.PostProcessBeforeInference)
+        int height = geometry.OutputHeight, width = geometry.OutputWidth;
+        if (!options.IncludeScores && options.PostProcessBeforeInference)
         {
-            var taps = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, geometry.OutputHeight, geometry.OutputWidth);
-            height = geometry.OutputHeight;
-            width = geometry.OutputWidth;
-            var resized = new float[classes * height * width];
-            for (var c = 0; c < classes; c++)
-                MaskUpsampler.CropResize(soft.AsSpan(c * pixels, pixels), geometry, resized.AsSpan(c * height * width, height * width), taps);
-            soft = resized;
+            // Only the class map is kept: the soft scores exist one band of rows at a time.
+            var masks = logits.MaskLogits.ToArray();
+            var queries = logits.NumQueries;
+            var order = new SgemmOrder(upsampler.PixelCount, classes, queries);
+            var map = new int[height * width];
+            ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
+            {
+                SoftScoresRows(masks, queries, classes, probabilities, upsampler, order, rowStart, rowEnd, band);
+                ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, (rowEnd - rowStart) * width));
+            });
+            return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
         }
-        return ToSemantic(soft, classes, height, width, options.IncludeScores);
+        var soft = SoftScores(logits, probabilities, upsampler);
+        if (options.PostProcessBeforeInference) return ToSemantic(soft, classes, height, width, options.IncludeScores);
+        var taps = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, height, width);
+        var padded = upsampler.PixelCount;
+        if (!options.IncludeScores)
+        {
+            var map = new int[height * width];
+            ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
+            {
+                var n = (rowEnd - rowStart) * width;
+                for (var c = 0; c < classes; c++)
+                    TorchFloat.ResizeBilinearRows(soft.AsSpan(c * padded, padded), 0, geometry.ImageWidth, geometry.PaddedWidth, band.Slice(c * n, n), rowStart, rowEnd, width, taps);
+                ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, n));
+            });
+            return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
+        }
+        var resized = new float[classes * height * width];
+        for (var c = 0; c < classes; c++)
+            MaskUpsampler.CropResize(soft.AsSpan(c * padded, padded), geometry, resized.AsSpan(c * height * width, height * width), taps);
+        return ToSemantic(resized, classes, height, width, includeScores: true);
+    }
+
+    private delegate void BandAction(int rowStart, int rowEnd, Span<float> scores);
+
+    /// <summary>Class scores per band when the band's scores are revisited for every query (1 MiB).</summary>
+    private const int CacheBand = 1 << 18;
+
+    // Output rows in bands of at most `scores` class scores each (at least one row), in parallel when there are several.
+    private static void ForEachBand(int height, int width, int classes, BandAction action, int scores = CacheBand)
+    {
+        var rows = Math.Max(1, scores / Math.Max(1, classes * width));
+        var count = (height + rows - 1) / rows;
+        void Band(int b)
+        {
+            var rowStart = b * rows;
+            var rowEnd = Math.Min(height, rowStart + rows);
+            var length = classes * (rowEnd - rowStart) * width;
+            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(length);
+            try
+            {
+                action(rowStart, rowEnd, buffer.AsSpan(0, length));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+            }
+        }
+        if (count == 1) Band(0);
+        else Parallel.For(0, count, Band);
     }
 
     /// <summary>einsum("qc,qhw->chw", softmax[:, :K], sigmoid(masks)) in the reference's accumulation order (<see cref="SgemmOrder"/>).</summary>
     internal static float[] SoftScores(in Mask2FormerLogits logits, float[] probabilities, IPlaneResizer resizer)
     {
-        var pixels = resizer.PixelCount;
-        var classes = logits.NumClasses;
-        var order = new SgemmOrder(pixels, classes, logits.NumQueries);
+        int classes = logits.NumClasses, queries = logits.NumQueries, pixels = resizer.PixelCount, width = resizer.Width;
         var soft = new float[classes * pixels];
-        var blocks = order.QueryBlocks;
-        var partial = blocks.Count > 1 ? new float[classes * pixels] : null;
-        var second = new float[order.TwoSetCount];
-        var plane = new float[pixels];
-        foreach (var (start, length) in blocks)
+        var order = new SgemmOrder(pixels, classes, queries);
+        var masks = logits.MaskLogits.ToArray();
+        // Bands small enough that their [K, n] scores stay in cache across all queries.
+        ForEachBand(resizer.Height, width, classes, (rowStart, rowEnd, band) =>
         {
-            var target = partial ?? soft;
-            if (partial is not null) Array.Clear(partial);
-            Array.Clear(second);
-            for (var j = 0; j < length; j++)
+            var n = (rowEnd - rowStart) * width;
+            SoftScoresRows(masks, queries, classes, probabilities, resizer, order, rowStart, rowEnd, band);
+            for (var c = 0; c < classes; c++) band.Slice(c * n, n).CopyTo(soft.AsSpan(c * pixels + rowStart * width, n));
+        }, CacheBand);
+        return soft;
+    }
+
+    /// <summary>
+    /// The soft scores of rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) as <c>[K, rows · width]</c>
+    /// in <paramref name="soft"/>; each pixel keeps the accumulation order of its place in the whole
+    /// plane (<paramref name="order"/>), so bands give exactly the values of one whole-plane product.
+    /// </summary>
+    private static void SoftScoresRows(float[] masks, int queries, int classes, float[] probabilities, IPlaneResizer resizer, SgemmOrder order,
+        int rowStart, int rowEnd, Span<float> soft)
+    {
+        var width = resizer.Width;
+        var first = rowStart * width;
+        var n = (rowEnd - rowStart) * width;
+        var maskPixels = masks.Length / queries;
+        // The two-set ranges of each class, clipped to the band and made relative to it.
+        var ranges = new List<(int Start, int End)>[classes];
+        var twoSet = 0;
+        for (var c = 0; c < classes; c++)
+        {
+            ranges[c] = new List<(int, int)>();
+            foreach (var (start, end) in order.TwoSetRows(c))
             {
-                var q = start + j;
-                resizer.Upsample(logits.Mask(q), plane);
-                TorchFloat.SigmoidInPlace(plane);
-                var toSecond = SgemmOrder.SecondSet(j, length);
-                var offset = 0;
+                int a = Math.Max(start, first) - first, b = Math.Min(end, first + n) - first;
+                if (a >= b) continue;
+                ranges[c].Add((a, b));
+                twoSet += b - a;
+            }
+        }
+        soft = soft[..(classes * n)];
+        soft.Clear();
+        var blocks = order.QueryBlocks;
+        var pool = System.Buffers.ArrayPool<float>.Shared;
+        var plane = pool.Rent(n);
+        var second = pool.Rent(Math.Max(1, twoSet));
+        var partial = blocks.Count > 1 ? pool.Rent(classes * n) : null;
+        try
+        {
+            foreach (var (start, length) in blocks)
+            {
+                var target = partial is null ? soft : partial.AsSpan(0, classes * n);
+                target.Clear();
+                second.AsSpan(0, twoSet).Clear();
+                for (var j = 0; j < length; j++)
+                {
+                    var q = start + j;
+                    var values = plane.AsSpan(0, n);
+                    resizer.UpsampleRows(masks.AsSpan(q * maskPixels, maskPixels), rowStart, rowEnd, values);
+                    TorchFloat.SigmoidInPlace(values);
+                    var toSecond = SgemmOrder.SecondSet(j, length);
+                    var offset = 0;
+                    for (var c = 0; c < classes; c++)
+                    {
+                        var weight = probabilities[q * (classes + 1) + c];
+                        var t = target.Slice(c * n, n);
+                        if (!toSecond)
+                        {
+                            FusedMultiplyAdd(weight, values, t);
+                            offset += Count(ranges[c]);
+                            continue;
+                        }
+                        var from = 0;
+                        foreach (var (a, b) in ranges[c])
+                        {
+                            FusedMultiplyAdd(weight, values[from..a], t[from..a]);
+                            FusedMultiplyAdd(weight, values[a..b], second.AsSpan(offset, b - a));
+                            offset += b - a;
+                            from = b;
+                        }
+                        FusedMultiplyAdd(weight, values[from..], t[from..]);
+                    }
+                }
+                // The two sets are added (second + first), then the block's sum goes into C = acc · 1 + C.
+                var o = 0;
                 for (var c = 0; c < classes; c++)
                 {
-                    var weight = probabilities[q * (classes + 1) + c];
-                    var t = target.AsSpan(c * pixels, pixels);
-                    if (!toSecond)
-                    {
-                        FusedMultiplyAdd(weight, plane, t);
-                        offset += Count(order.TwoSetRows(c));
-                        continue;
-                    }
-                    var from = 0;
-                    foreach (var (rowStart, rowEnd) in order.TwoSetRows(c))
-                    {
-                        FusedMultiplyAdd(weight, plane.AsSpan(from, rowStart - from), t.Slice(from, rowStart - from));
-                        FusedMultiplyAdd(weight, plane.AsSpan(rowStart, rowEnd - rowStart), second.AsSpan(offset, rowEnd - rowStart));
-                        offset += rowEnd - rowStart;
-                        from = rowEnd;
-                    }
-                    FusedMultiplyAdd(weight, plane.AsSpan(from), t[from..]);
+                    var t = target.Slice(c * n, n);
+                    foreach (var (a, b) in ranges[c])
+                        for (var p = a; p < b; p++) t[p] = second[o++] + t[p];
                 }
+                if (partial is not null)
+                    for (var i = 0; i < classes * n; i++) soft[i] = partial[i] + soft[i];
             }
-            // The two sets are added (second + first), then the block's sum goes into C = acc · 1 + C.
-            var o = 0;
-            for (var c = 0; c < classes; c++)
-            {
-                var t = target.AsSpan(c * pixels, pixels);
-                foreach (var (rowStart, rowEnd) in order.TwoSetRows(c))
-                    for (var p = rowStart; p < rowEnd; p++) t[p] = second[o++] + t[p];
-            }
-            if (partial is not null)
-                for (var i = 0; i < soft.Length; i++) soft[i] = partial[i] + soft[i];
         }
-        return soft;
+        finally
+        {
+            pool.Return(plane);
+            pool.Return(second);
+            if (partial is not null) pool.Return(partial);
+        }
     }
 
     private static int Count(IReadOnlyList<(int Start, int End)> ranges)
@@ -379,13 +477,25 @@ public static class Mask2FormerPostProcessor
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void FusedMultiplyAdd(float weight, ReadOnlySpan<float> values, Span<float> target)
     {
-        for (var p = 0; p < values.Length; p++) target[p] = MathF.FusedMultiplyAdd(weight, values[p], target[p]);
+        var w = new Vector<float>(weight);
+        var p = 0;
+        for (; p + Vector<float>.Count <= values.Length; p += Vector<float>.Count)
+            Vector.FusedMultiplyAdd(w, new Vector<float>(values[p..]), new Vector<float>(target[p..])).CopyTo(target[p..]);
+        for (; p < values.Length; p++) target[p] = MathF.FusedMultiplyAdd(weight, values[p], target[p]);
     }
 
     internal static SemanticResult ToSemantic(float[] soft, int classes, int height, int width, bool includeScores)
     {
-        var pixels = height * width;
-        var map = new int[pixels];
+        var map = new int[height * width];
+        ArgMaxClasses(soft, classes, map);
+        return new SemanticResult(height, width, classes, PixelMath.Own(map), includeScores ? PixelMath.Own(soft) : ImmutableArray<float>.Empty);
+    }
+
+    /// <summary>The class of every pixel of <c>[K, n]</c> scores (first of equal maxima, first NaN wins, as <c>argmax(0)</c>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void ArgMaxClasses(ReadOnlySpan<float> soft, int classes, Span<int> map)
+    {
+        var pixels = map.Length;
         for (var p = 0; p < pixels; p++)
         {
             var best = 0;
@@ -401,7 +511,6 @@ public static class Mask2FormerPostProcessor
             }
             map[p] = best;
         }
-        return new SemanticResult(height, width, classes, PixelMath.Own(map), includeScores ? PixelMath.Own(soft) : ImmutableArray<float>.Empty);
     }
 
     internal static HashSet<int> ThingSet(IReadOnlyCollection<int>? thingClasses, int numClasses, string name)

@@ -83,4 +83,7 @@ internal interface IPlaneResizer
     int PixelCount { get; }
 
     void Upsample(ReadOnlySpan<float> logits, Span<float> destination);
+
+    /// <summary>Rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of the plane, written to the start of <paramref name="destination"/>.</summary>
+    void UpsampleRows(ReadOnlySpan<float> logits, int rowStart, int rowEnd, Span<float> destination);
 }

@@ -49,6 +49,12 @@ public sealed class Detectron2ReferenceTests
             {
                 var options = new SemanticOptions { PostProcessBeforeInference = self.GetProperty("sem_seg_postprocess_before_inference").GetBoolean(), IncludeScores = true };
                 problems.AddRange(CompareSemantic(reference, sem, Mask2FormerPostProcessor.Semantic(logits, geometry, options)).Select(p => $"image {b} sem_seg: {p}"));
+                // Without the soft scores the map is computed band by band: the same map.
+                options.IncludeScores = false;
+                var mapOnly = Mask2FormerPostProcessor.Semantic(logits, geometry, options);
+                var argmax = reference.Tensors.ReadInt32s(sem.GetProperty("argmax").GetString()!);
+                var differ = Enumerable.Range(0, argmax.Length).Count(i => argmax[i] != mapOnly.ClassMap[i]);
+                if (differ != 0 || !mapOnly.Scores.IsEmpty) problems.Add($"image {b} sem_seg (map only): {differ} of {argmax.Length} argmax pixels differ");
             }
             if (result.TryGetProperty("panoptic_seg", out var pan))
             {

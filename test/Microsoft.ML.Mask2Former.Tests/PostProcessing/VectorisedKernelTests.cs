@@ -116,6 +116,32 @@ public sealed class VectorisedKernelTests
         CollectionAssert.AreEqual(expected, actual.SegmentIds.ToArray());
     }
 
+    [TestMethod]
+    [DataRow(20, 40, 800, 1216, 750, 1200, 600, 960, true)]
+    [DataRow(20, 40, 800, 1216, 750, 1200, 600, 960, false)]
+    [DataRow(330, 12, 64, 96, 60, 90, 700, 1000, true)]
+    [DataRow(330, 12, 64, 96, 60, 90, 700, 1000, false)]
+    public void BandedSemanticMapEqualsTheWholePlaneMap(int queries, int classes, int paddedHeight, int paddedWidth, int imageHeight, int imageWidth, int outputHeight, int outputWidth, bool beforeInference)
+    {
+        // Enough classes × width for many bands; 330 queries also split the product into two K blocks.
+        var random = new Random(queries + classes);
+        var classLogits = new float[queries * (classes + 1)];
+        for (var i = 0; i < classLogits.Length; i++) classLogits[i] = (float)(random.NextDouble() * 6 - 3);
+        int h = paddedHeight / 4, w = paddedWidth / 4;
+        var masks = new float[queries * h * w];
+        for (var i = 0; i < masks.Length; i++) masks[i] = (float)(random.NextDouble() * 8 - 4);
+        masks[h * w + 7] = float.NaN;
+        var logits = new Mask2FormerLogits(classLogits, masks, queries, classes, h, w);
+        var geometry = new ImageGeometry(paddedHeight, paddedWidth, imageHeight, imageWidth, outputHeight, outputWidth);
+        var whole = Mask2FormerPostProcessor.Semantic(logits, geometry, new SemanticOptions { PostProcessBeforeInference = beforeInference, IncludeScores = true });
+        var banded = Mask2FormerPostProcessor.Semantic(logits, geometry, new SemanticOptions { PostProcessBeforeInference = beforeInference });
+        Assert.IsTrue(banded.Scores.IsEmpty);
+        Assert.AreEqual(whole.Height, banded.Height);
+        Assert.AreEqual(whole.Width, banded.Width);
+        CollectionAssert.AreEqual(whole.ClassMap.ToArray(), banded.ClassMap.ToArray());
+        Assert.IsGreaterThan(1, whole.ClassMap.Distinct().Count(), "the case must use several classes");
+    }
+
     // detectron2's panoptic_inference step by step over whole planes (the formulation before
     // banding), with the shared float kernels.
     private static int[] LiteralPanoptic(float[] classLogits, float[] masks, int queries, int classes, int h, int w, ImageGeometry g, PanopticOptions options)
