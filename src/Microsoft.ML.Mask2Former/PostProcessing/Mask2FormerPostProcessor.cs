@@ -310,22 +310,49 @@ public static class Mask2FormerPostProcessor
             });
             return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
         }
+        if (!options.IncludeScores && !options.PostProcessBeforeInference)
+        {
+            // The product at the padded size, then crop and resize of the scores, band by band: each
+            // output band computes the padded-size rows it reads, one row at a time.
+            var masks = logits.MaskLogits.ToArray();
+            var queries = logits.NumQueries;
+            var order = new SgemmOrder(upsampler.PixelCount, classes, queries);
+            var resize = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, height, width);
+            var paddedWidth = geometry.PaddedWidth;
+            var map = new int[height * width];
+            ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
+            {
+                var first = resize.Y0[rowStart];
+                var rows = Math.Max(resize.Y0[rowEnd - 1], resize.Y1[rowEnd - 1]) - first + 1;
+                var pool = System.Buffers.ArrayPool<float>.Shared;
+                var padded = pool.Rent(classes * rows * paddedWidth);
+                var row = pool.Rent(classes * paddedWidth);
+                try
+                {
+                    for (var r = 0; r < rows; r++)
+                    {
+                        SoftScoresRows(masks, queries, classes, probabilities, upsampler, order, first + r, first + r + 1, row);
+                        for (var c = 0; c < classes; c++)
+                            row.AsSpan(c * paddedWidth, paddedWidth).CopyTo(padded.AsSpan((c * rows + r) * paddedWidth, paddedWidth));
+                    }
+                    var n = (rowEnd - rowStart) * width;
+                    for (var c = 0; c < classes; c++)
+                        TorchFloat.ResizeBilinearRows(padded.AsSpan(c * rows * paddedWidth, rows * paddedWidth), first, geometry.ImageWidth, paddedWidth,
+                            band.Slice(c * n, n), rowStart, rowEnd, width, resize);
+                    ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, n));
+                }
+                finally
+                {
+                    pool.Return(padded);
+                    pool.Return(row);
+                }
+            }, 1 << 21);
+            return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
+        }
         var soft = SoftScores(logits, probabilities, upsampler);
         if (options.PostProcessBeforeInference) return ToSemantic(soft, classes, height, width, options.IncludeScores);
         var taps = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, height, width);
         var padded = upsampler.PixelCount;
-        if (!options.IncludeScores)
-        {
-            var map = new int[height * width];
-            ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
-            {
-                var n = (rowEnd - rowStart) * width;
-                for (var c = 0; c < classes; c++)
-                    TorchFloat.ResizeBilinearRows(soft.AsSpan(c * padded, padded), 0, geometry.ImageWidth, geometry.PaddedWidth, band.Slice(c * n, n), rowStart, rowEnd, width, taps);
-                ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, n));
-            });
-            return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
-        }
         var resized = new float[classes * height * width];
         for (var c = 0; c < classes; c++)
             MaskUpsampler.CropResize(soft.AsSpan(c * padded, padded), geometry, resized.AsSpan(c * height * width, height * width), taps);
