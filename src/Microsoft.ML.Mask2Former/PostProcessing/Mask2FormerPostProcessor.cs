@@ -296,30 +296,26 @@ public static class Mask2FormerPostProcessor
         var classes = logits.NumClasses;
         var upsampler = new MaskUpsampler(logits.MaskHeight, logits.MaskWidth, geometry, options.PostProcessBeforeInference);
         int height = geometry.OutputHeight, width = geometry.OutputWidth;
-        if (!options.IncludeScores && options.PostProcessBeforeInference)
+        if (!options.IncludeScores)
         {
             // Only the class map is kept: the soft scores exist one band of rows at a time.
             var masks = logits.MaskLogits.ToArray();
             var queries = logits.NumQueries;
             var order = new SgemmOrder(upsampler.PixelCount, classes, queries);
             var map = new int[height * width];
-            ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
+            if (options.PostProcessBeforeInference)
             {
-                SoftScoresRows(masks, queries, classes, probabilities, upsampler, order, rowStart, rowEnd, band);
-                ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, (rowEnd - rowStart) * width));
-            });
-            return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
-        }
-        if (!options.IncludeScores && !options.PostProcessBeforeInference)
-        {
+                ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
+                {
+                    SoftScoresRows(masks, queries, classes, probabilities, upsampler, order, rowStart, rowEnd, band);
+                    ArgMaxClasses(band, classes, map.AsSpan(rowStart * width, (rowEnd - rowStart) * width));
+                });
+                return new SemanticResult(height, width, classes, PixelMath.Own(map), ImmutableArray<float>.Empty);
+            }
             // The product at the padded size, then crop and resize of the scores, band by band: each
             // output band computes the padded-size rows it reads, one row at a time.
-            var masks = logits.MaskLogits.ToArray();
-            var queries = logits.NumQueries;
-            var order = new SgemmOrder(upsampler.PixelCount, classes, queries);
             var resize = new BilinearTaps(geometry.ImageHeight, geometry.ImageWidth, height, width);
             var paddedWidth = geometry.PaddedWidth;
-            var map = new int[height * width];
             ForEachBand(height, width, classes, (rowStart, rowEnd, band) =>
             {
                 var first = resize.Y0[rowStart];
@@ -419,17 +415,13 @@ public static class Mask2FormerPostProcessor
         var maskPixels = masks.Length / queries;
         // The two-set ranges of each class, clipped to the band and made relative to it.
         var ranges = new List<(int Start, int End)>[classes];
+        var covered = new int[classes];
         var twoSet = 0;
         for (var c = 0; c < classes; c++)
         {
             ranges[c] = new List<(int, int)>();
-            foreach (var (start, end) in order.TwoSetRows(c))
-            {
-                int a = Math.Max(start, first) - first, b = Math.Min(end, first + n) - first;
-                if (a >= b) continue;
-                ranges[c].Add((a, b));
-                twoSet += b - a;
-            }
+            covered[c] = order.TwoSetRowsIn(c, first, n, ranges[c]);
+            twoSet += covered[c];
         }
         soft = soft[..(classes * n)];
         soft.Clear();
@@ -460,7 +452,7 @@ public static class Mask2FormerPostProcessor
                         if (!toSecond)
                         {
                             FusedMultiplyAdd(weight, values, t);
-                            offset += Count(ranges[c]);
+                            offset += covered[c];
                             continue;
                         }
                         var from = 0;
@@ -492,13 +484,6 @@ public static class Mask2FormerPostProcessor
             pool.Return(second);
             if (partial is not null) pool.Return(partial);
         }
-    }
-
-    private static int Count(IReadOnlyList<(int Start, int End)> ranges)
-    {
-        var n = 0;
-        foreach (var (a, b) in ranges) n += b - a;
-        return n;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

@@ -51,27 +51,50 @@ internal sealed class SgemmOrder
             row += rows;
             first = false;
         }
-        foreach (var list in _twoSetRows)
+        for (var c = 0; c < classes; c++)
         {
+            // Sorted, with touching ranges joined, in one pass.
+            var list = _twoSetRows[c];
             list.Sort();
-            for (var i = list.Count - 1; i > 0; i--)
+            var joined = new List<(int Start, int End)>(list.Count);
+            foreach (var range in list)
             {
-                if (list[i - 1].End != list[i].Start) continue;
-                list[i - 1] = (list[i - 1].Start, list[i].End);
-                list.RemoveAt(i);
+                if (joined.Count > 0 && joined[^1].End == range.Start) joined[^1] = (joined[^1].Start, range.End);
+                else joined.Add(range);
             }
+            _twoSetRows[c] = joined;
         }
-        TwoSetCount = _twoSetRows.Sum(l => l.Sum(r => r.End - r.Start));
     }
 
     /// <summary>The K blocks (first query, count) the driver splits the queries into.</summary>
     public IReadOnlyList<(int Start, int Length)> QueryBlocks { get; }
 
-    /// <summary>Total number of (class, pixel) outputs computed with two accumulator sets.</summary>
-    public int TwoSetCount { get; }
-
-    /// <summary>Sorted, disjoint pixel ranges of class <paramref name="c"/> computed with two accumulator sets.</summary>
-    public IReadOnlyList<(int Start, int End)> TwoSetRows(int c) => _twoSetRows[c];
+    /// <summary>
+    /// The two-set ranges of class <paramref name="c"/> that meet pixels [<paramref name="first"/>,
+    /// <paramref name="first"/> + <paramref name="count"/>), clipped to them and made relative to
+    /// <paramref name="first"/>, added to <paramref name="into"/>; returns the pixels they cover.
+    /// </summary>
+    public int TwoSetRowsIn(int c, int first, int count, List<(int Start, int End)> into)
+    {
+        var list = _twoSetRows[c];
+        // The ranges are sorted and disjoint: start at the first one ending after `first`.
+        int lo = 0, hi = list.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (list[mid].End <= first) lo = mid + 1;
+            else hi = mid;
+        }
+        var covered = 0;
+        var end = first + count;
+        for (var i = lo; i < list.Count && list[i].Start < end; i++)
+        {
+            int a = Math.Max(list[i].Start, first) - first, b = Math.Min(list[i].End, end) - first;
+            into.Add((a, b));
+            covered += b - a;
+        }
+        return covered;
+    }
 
     /// <summary>Whether the query at position <paramref name="j"/> of a K block of <paramref name="length"/> goes to the second set.</summary>
     public static bool SecondSet(int j, int length) => j < length / 8 * 8 && (j & 1) == 1;
