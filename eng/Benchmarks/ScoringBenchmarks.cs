@@ -7,6 +7,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
@@ -113,8 +114,8 @@ public class ScoringBenchmarks
     {
         var scored = _pipeline.Transform(_data);
         long pixels = 0;
-        using var cursor = scored.GetRowCursor([scored.Schema[SegmentationColumnNames.SegmentMap]]);
-        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[SegmentationColumnNames.SegmentMap]);
+        using var cursor = scored.GetRowCursor([scored.Schema[PanopticColumnNames.PredictedSegmentMap]]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[PanopticColumnNames.PredictedSegmentMap]);
         VBuffer<uint> map = default;
         while (cursor.MoveNext())
         {
@@ -137,8 +138,8 @@ public class ScoringBenchmarks
     {
         var scored = _pipeline.Transform(_data);
         long pixels = 0;
-        using var cursor = scored.GetRowCursor([scored.Schema[SegmentationColumnNames.SegmentMap], scored.Schema["Image"]]);
-        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[SegmentationColumnNames.SegmentMap]);
+        using var cursor = scored.GetRowCursor([scored.Schema[PanopticColumnNames.PredictedSegmentMap], scored.Schema["Image"]]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[PanopticColumnNames.PredictedSegmentMap]);
         VBuffer<uint> map = default;
         while (cursor.MoveNext())
         {
@@ -183,8 +184,8 @@ public class ScoringBenchmarks
         var rows = Enumerable.Range(0, 2000).Select(i => new Row { ImagePath = bench._files[i % bench._files.Length] }).ToArray();
         var data = bench._ml.Data.LoadFromEnumerable(rows);
         var scored = bench._pipeline.Transform(data);
-        using var cursor = scored.GetRowCursor([scored.Schema[SegmentationColumnNames.SegmentMap]]);
-        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[SegmentationColumnNames.SegmentMap]);
+        using var cursor = scored.GetRowCursor([scored.Schema[PanopticColumnNames.PredictedSegmentMap]]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[PanopticColumnNames.PredictedSegmentMap]);
         VBuffer<uint> map = default;
         var watch = Stopwatch.StartNew();
         var n = 0;

@@ -46,7 +46,7 @@ public class TrainingStepBenchmarks
             SyntheticPanopticDataset.Generate(folder, new SyntheticPanopticOptions { ImageCount = 16, Width = size, Height = size, Seed = 3 });
         var set = CocoPanopticTrainingSet.Open(folder);
         var config = small ? Presets.Small(set.Labels.Count) : Presets.SwinTiny(133);
-        config = Mask2FormerTrainer.WithLabels(config, set.Labels);
+        config = Mask2FormerTrainer.WithDataCategories(config, set);
         _network = new Mask2FormerForUniversalSegmentation(config);
         _network.train();
         _criterion = new Mask2FormerCriterion(config.NumLabels);

@@ -13,6 +13,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
@@ -94,13 +95,11 @@ if (settings.OnnxModel is null)
     }
     using var network = result.Network;
     AnsiConsole.MarkupLine(string.Create(ci, $"[green]✓[/] trained {result.Steps} steps in {watch.Elapsed.TotalMinutes:F1} min (last loss {result.LastLosses.GetValueOrDefault("loss", double.NaN):F2})"));
-    var set = CocoPanopticTrainingSet.Open(trainFolder);
+    // The trained network carries the data set's category ids and thing/stuff flags into the export.
     var report = Mask2FormerOnnxExporter.Export(network, onnxPath, new OnnxExportOptions
     {
         FixedHeight = settings.Size,
         FixedWidth = settings.Size,
-        IsThing = set.IsThing,
-        CategoryIds = set.CategoryIds,
         ObjectMaskThreshold = settings.ObjectMaskThreshold,
     });
     AnsiConsole.MarkupLine($"[green]✓[/] exported ONNX ({report.Nodes} nodes, {report.Bytes / 1e6:F1} MB): {Markup.Escape(report.Path)}");
@@ -128,11 +127,11 @@ var maps = new Dictionary<string, (uint[] Map, int Width, int Height, CocoPanopt
 using (var cursor = scored.GetRowCursor(scored.Schema))
 {
     var idGetter = cursor.GetGetter<ReadOnlyMemory<char>>(scored.Schema[nameof(ImageRow.ImageId)]);
-    var mapGetter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[SegmentationColumnNames.SegmentMap]);
-    var hGetter = cursor.GetGetter<int>(scored.Schema[SegmentationColumnNames.ImageHeight]);
-    var wGetter = cursor.GetGetter<int>(scored.Schema[SegmentationColumnNames.ImageWidth]);
-    var idsGetter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[SegmentationColumnNames.SegmentIds]);
-    var catGetter = cursor.GetGetter<VBuffer<int>>(scored.Schema[SegmentationColumnNames.SegmentCategoryIds]);
+    var mapGetter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[PanopticColumnNames.PredictedSegmentMap]);
+    var hGetter = cursor.GetGetter<int>(scored.Schema[PanopticColumnNames.ImageHeight]);
+    var wGetter = cursor.GetGetter<int>(scored.Schema[PanopticColumnNames.ImageWidth]);
+    var idsGetter = cursor.GetGetter<VBuffer<uint>>(scored.Schema[PanopticColumnNames.PredictedSegmentIds]);
+    var catGetter = cursor.GetGetter<VBuffer<int>>(scored.Schema[PanopticColumnNames.PredictedCategoryIds]);
     ReadOnlyMemory<char> id = default;
     VBuffer<uint> map = default, segIds = default;
     VBuffer<int> cats = default;

@@ -28,7 +28,7 @@ namespace Mask2Former.Cli.Commands
             var fixedSize = new Option<string?>("--fixed") { Description = "Fix the input size, e.g. 384x384 (default: dynamic batch, height and width)." };
             var labels = new Option<FileInfo?>("--labels")
             {
-                Description = "JSON {\"labels\": [{\"id\", \"name\", \"isthing\"}, ...], \"object_mask_threshold\"?, \"overlap_threshold\"?}; entry i describes logit i. Stored in the model's metadata.",
+                Description = "JSON {\"labels\": [{\"id\", \"name\", \"isthing\"}, ...], \"object_mask_threshold\"?, \"overlap_threshold\"?}; entry i describes logit i. Stored in the model's metadata. Default: the model folder's own categories (config.json, or labels.json beside it); given labels must agree with them.",
             };
             var command = new Command("export", "Export a Mask2Former (TorchSharp) to ONNX with dynamic image size, labels and post-processing defaults in its metadata.")
             {
@@ -60,8 +60,7 @@ namespace Mask2Former.Cli.Commands
             var labels = Mask2FormerLabelSet.Load(path, out var objectThreshold, out var overlapThreshold);
             if (labels.Count != count)
                 throw new DataFormatException($"the label set has {labels.Count} entries but the model has {count} classes (entry i describes logit i)", path);
-            options.CategoryIds = labels.Select(l => l.Id).ToArray();
-            options.IsThing = labels.Select(l => l.IsThing).ToArray();
+            options.Labels = labels;
             if (objectThreshold is { } o) options.ObjectMaskThreshold = o;
             if (overlapThreshold is { } v) options.OverlapThreshold = v;
         }

@@ -1,12 +1,28 @@
+using Microsoft.ML.Mask2Former.PostProcessing;
+
 namespace Microsoft.ML.Mask2Former.Scoring;
 
 /// <summary>
 /// Image → model input: RGB read from an <c>MLImage</c>, resized with an antialiased bilinear
 /// (triangle) filter, normalised with per-channel mean/std on values scaled to [0, 1] and placed
 /// at the top-left of a zero (in normalised units, as detectron2's <c>ImageList</c> pads) CHW tensor.
+/// The one resize of the library: the ML.NET pipeline, <see cref="Mask2FormerPredictor"/> and the
+/// trainer's validation all go through it.
 /// </summary>
 internal static class ImagePreprocessor
 {
+    /// <summary>
+    /// Letterboxes interleaved RGB into a fixed [3, <paramref name="inputHeight"/>, <paramref name="inputWidth"/>]
+    /// normalised tensor (aspect kept, image at the top-left, zero padding); returns where the image sits.
+    /// </summary>
+    public static ImageGeometry Letterbox(ReadOnlySpan<byte> rgb, int height, int width, int inputHeight, int inputWidth,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> std, Span<float> destination)
+    {
+        var (h, w) = LetterboxSize(height, width, inputHeight, inputWidth);
+        ResizeNormalize(rgb, height, width, h, w, destination, inputHeight, inputWidth, mean, std);
+        return new ImageGeometry(inputHeight, inputWidth, h, w, height, width);
+    }
+
     /// <summary>Interleaved RGB bytes (h·w·3) of an image in either of MLImage's pixel formats.</summary>
     public static byte[] ReadRgb(Microsoft.ML.Data.MLImage image)
     {
@@ -67,33 +83,57 @@ internal static class ImagePreprocessor
     public static void ResizeNormalize(ReadOnlySpan<byte> rgb, int height, int width, int resizedHeight, int resizedWidth,
         Span<float> destination, int inputHeight, int inputWidth, ReadOnlySpan<double> mean, ReadOnlySpan<double> std)
     {
-        if (rgb.Length != (long)height * width * 3)
-            throw new ArgumentException($"the RGB buffer has {rgb.Length} bytes; {height}×{width}×3 = {(long)height * width * 3} expected.");
         if (resizedHeight > inputHeight || resizedWidth > inputWidth)
             throw new ArgumentException($"the resized image ({resizedHeight}×{resizedWidth}) must fit the input ({inputHeight}×{inputWidth}).");
-        var plane = inputHeight * inputWidth;
+        ResizeCropNormalize(rgb, height, width, resizedHeight, resizedWidth, 0, 0, false, destination, inputHeight, inputWidth, mean, std);
+    }
+
+    /// <summary>
+    /// Resizes interleaved RGB (<paramref name="height"/>×<paramref name="width"/>, mirrored left to
+    /// right first when <paramref name="flip"/>) to <paramref name="resizedHeight"/>×<paramref name="resizedWidth"/>
+    /// and writes the window starting at (<paramref name="top"/>, <paramref name="left"/>) of the
+    /// result, normalised, CHW into <paramref name="destination"/> ([3, outputHeight, outputWidth]);
+    /// output pixels outside the resized image are 0. Only the window is computed, so a crop of a
+    /// large enlargement costs what the crop costs.
+    /// </summary>
+    public static void ResizeCropNormalize(ReadOnlySpan<byte> rgb, int height, int width, int resizedHeight, int resizedWidth, int top, int left, bool flip,
+        Span<float> destination, int outputHeight, int outputWidth, ReadOnlySpan<double> mean, ReadOnlySpan<double> std)
+    {
+        if (rgb.Length != (long)height * width * 3)
+            throw new ArgumentException($"the RGB buffer has {rgb.Length} bytes; {height}×{width}×3 = {(long)height * width * 3} expected.");
+        if (top < 0 || left < 0 || top >= resizedHeight || left >= resizedWidth)
+            throw new ArgumentException($"the window origin ({top}, {left}) must lie inside the resized image ({resizedHeight}×{resizedWidth}).");
+        var plane = outputHeight * outputWidth;
         if (destination.Length != 3 * plane)
-            throw new ArgumentException($"the destination holds {destination.Length} floats; 3×{inputHeight}×{inputWidth} expected.");
+            throw new ArgumentException($"the destination holds {destination.Length} floats; 3×{outputHeight}×{outputWidth} expected.");
         destination.Clear();
+        var validH = Math.Min(outputHeight, resizedHeight - top);
+        var validW = Math.Min(outputWidth, resizedWidth - left);
 
         var columns = Weights.Create(width, resizedWidth);
         var rows = Weights.Create(height, resizedHeight);
 
-        // Horizontal pass over every source row: [height, resizedWidth, 3].
-        var horizontal = new float[(long)height * resizedWidth * 3];
-        for (var y = 0; y < height; y++)
+        // Horizontal pass over the source rows the window reads: [rows, validW, 3].
+        int firstRow = int.MaxValue, lastRow = 0;
+        for (var y = top; y < top + validH; y++)
+        {
+            firstRow = Math.Min(firstRow, rows.Start[y]);
+            lastRow = Math.Max(lastRow, rows.Start[y] + rows.Taps(y).Length);
+        }
+        var horizontal = new float[(long)(lastRow - firstRow) * validW * 3];
+        for (var y = firstRow; y < lastRow; y++)
         {
             var src = rgb.Slice(y * width * 3, width * 3);
-            var dst = horizontal.AsSpan(y * resizedWidth * 3, resizedWidth * 3);
-            for (var x = 0; x < resizedWidth; x++)
+            var dst = horizontal.AsSpan((y - firstRow) * validW * 3, validW * 3);
+            for (var x = 0; x < validW; x++)
             {
-                var start = columns.Start[x];
-                var taps = columns.Taps(x);
+                var start = columns.Start[x + left];
+                var taps = columns.Taps(x + left);
                 float r = 0, g = 0, b = 0;
                 for (var t = 0; t < taps.Length; t++)
                 {
                     var k = taps[t];
-                    var s = (start + t) * 3;
+                    var s = (flip ? width - 1 - (start + t) : start + t) * 3;
                     r += k * src[s];
                     g += k * src[s + 1];
                     b += k * src[s + 2];
@@ -112,22 +152,22 @@ internal static class ImagePreprocessor
             scale[c] = (float)(1.0 / (255.0 * std[c]));
             offset[c] = (float)(mean[c] / std[c]);
         }
-        for (var y = 0; y < resizedHeight; y++)
+        for (var y = 0; y < validH; y++)
         {
-            var start = rows.Start[y];
-            var taps = rows.Taps(y);
-            for (var x = 0; x < resizedWidth; x++)
+            var start = rows.Start[y + top] - firstRow;
+            var taps = rows.Taps(y + top);
+            for (var x = 0; x < validW; x++)
             {
                 float r = 0, g = 0, b = 0;
                 for (var t = 0; t < taps.Length; t++)
                 {
                     var k = taps[t];
-                    var s = ((start + t) * resizedWidth + x) * 3;
+                    var s = ((start + t) * validW + x) * 3;
                     r += k * horizontal[s];
                     g += k * horizontal[s + 1];
                     b += k * horizontal[s + 2];
                 }
-                var p = y * inputWidth + x;
+                var p = y * outputWidth + x;
                 destination[p] = Math.Clamp(r, 0f, 255f) * scale[0] - offset[0];
                 destination[plane + p] = Math.Clamp(g, 0f, 255f) * scale[1] - offset[1];
                 destination[2 * plane + p] = Math.Clamp(b, 0f, 255f) * scale[2] - offset[2];

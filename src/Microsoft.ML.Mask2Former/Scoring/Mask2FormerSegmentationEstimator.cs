@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.Transforms.Onnx;
 
@@ -19,7 +20,7 @@ public enum SegmentationTask
 
 /// <summary>
 /// Scores a Mask2Former ONNX model inside an ML.NET pipeline: an image column in, segmentation
-/// columns (<see cref="SegmentationColumnNames"/>) out. Created by
+/// columns (the <c>Predicted*</c> names of <see cref="PanopticColumnNames"/>) out. Created by
 /// <c>mlContext.Transforms.SegmentPanoptic</c>, <c>SegmentInstances</c> or <c>SegmentSemantic</c>.
 /// </summary>
 /// <remarks>
@@ -191,17 +192,17 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
     {
         SegmentationTask.Panoptic =>
         [
-            SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth, SegmentationColumnNames.SegmentMap,
-            SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentCategoryIds, SegmentationColumnNames.SegmentIsThing,
-            SegmentationColumnNames.SegmentScores, SegmentationColumnNames.SegmentAreas, SegmentationColumnNames.SegmentBoxes,
+            PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth, PanopticColumnNames.PredictedSegmentMap,
+            PanopticColumnNames.PredictedSegmentIds, PanopticColumnNames.PredictedCategoryIds, PanopticColumnNames.PredictedIsThing,
+            PanopticColumnNames.PredictedScores, PanopticColumnNames.PredictedAreas, PanopticColumnNames.PredictedBoxes,
         ],
         SegmentationTask.Instances =>
         [
-            SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth, SegmentationColumnNames.InstanceCategoryIds,
-            SegmentationColumnNames.InstanceScores, SegmentationColumnNames.InstanceAreas, SegmentationColumnNames.InstanceBoxes,
-            SegmentationColumnNames.InstanceMasks,
+            PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth, PanopticColumnNames.PredictedInstanceCategoryIds,
+            PanopticColumnNames.PredictedInstanceScores, PanopticColumnNames.PredictedInstanceAreas, PanopticColumnNames.PredictedInstanceBoxes,
+            PanopticColumnNames.PredictedInstanceMasks,
         ],
-        _ => [SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth, SegmentationColumnNames.ClassMap],
+        _ => [PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth, PanopticColumnNames.PredictedSemanticMap],
     };
 }
 

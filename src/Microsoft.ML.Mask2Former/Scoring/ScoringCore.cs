@@ -8,12 +8,8 @@ internal static class ScoringCore
     /// <summary>
     /// Letterboxes interleaved RGB into a fixed [3, H, W] normalised tensor; returns where the image sits.
     /// </summary>
-    public static ImageGeometry Letterbox(ReadOnlySpan<byte> rgb, int height, int width, ScoringSettings settings, Span<float> destination)
-    {
-        var (h, w) = ImagePreprocessor.LetterboxSize(height, width, settings.InputHeight, settings.InputWidth);
-        ImagePreprocessor.ResizeNormalize(rgb, height, width, h, w, destination, settings.InputHeight, settings.InputWidth, settings.Mean, settings.Std);
-        return new ImageGeometry(settings.InputHeight, settings.InputWidth, h, w, height, width);
-    }
+    public static ImageGeometry Letterbox(ReadOnlySpan<byte> rgb, int height, int width, ScoringSettings settings, Span<float> destination) =>
+        ImagePreprocessor.Letterbox(rgb, height, width, settings.InputHeight, settings.InputWidth, settings.Mean, settings.Std, destination);
 
     /// <summary>The geometry of an image of the given size letterboxed into the settings' input.</summary>
     public static ImageGeometry LetterboxGeometry(int height, int width, ScoringSettings settings)

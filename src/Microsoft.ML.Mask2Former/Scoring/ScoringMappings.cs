@@ -62,12 +62,12 @@ internal static class ScoringMappings
         var result = Mask2FormerPostProcessor.Semantic(Logits(input, settings), geometry, settings.SemanticOptions());
         output.ImageHeight = result.Height;
         output.ImageWidth = result.Width;
-        var map = output.SegmentMapBuffer(result.ClassMap.Length);
-        for (var i = 0; i < map.Length; i++) map[i] = (uint)result.ClassMap[i];
+        if (output.SemanticMap.Length != result.ClassMap.Length) output.SemanticMap = new uint[result.ClassMap.Length];
+        var map = output.SemanticMap;
+        var classes = result.ClassMap.AsSpan();
+        var ids = settings.Labels;
+        for (var i = 0; i < map.Length; i++) map[i] = (uint)ids[classes[i]].Id;
     }
-
-    private static uint[] SegmentMapBuffer(this SemanticRow row, int length) =>
-        row.ClassMap.Length == length ? row.ClassMap : row.ClassMap = new uint[length];
 
     internal static void Fill(PanopticRow output, PanopticResult result, ScoringSettings settings)
     {
@@ -79,20 +79,20 @@ internal static class ScoringMappings
         for (var i = 0; i < map.Length; i++) map[i] = (uint)ids[i];
         var n = result.Segments.Length;
         output.SegmentIds = new uint[n];
-        output.SegmentCategoryIds = new int[n];
-        output.SegmentIsThing = new bool[n];
-        output.SegmentScores = new float[n];
-        output.SegmentAreas = new long[n];
-        output.SegmentBoxes = new float[4 * n];
+        output.CategoryIds = new int[n];
+        output.IsThing = new bool[n];
+        output.Scores = new float[n];
+        output.Areas = new long[n];
+        output.Boxes = new float[4 * n];
         for (var i = 0; i < n; i++)
         {
             var s = result.Segments[i];
             output.SegmentIds[i] = (uint)s.Id;
-            output.SegmentCategoryIds[i] = settings.Labels[s.CategoryId].Id;
-            output.SegmentIsThing[i] = s.IsThing;
-            output.SegmentScores[i] = s.Score;
-            output.SegmentAreas[i] = s.Area;
-            Box(output.SegmentBoxes, i, s.Box);
+            output.CategoryIds[i] = settings.Labels[s.CategoryId].Id;
+            output.IsThing[i] = s.IsThing;
+            output.Scores[i] = s.Score;
+            output.Areas[i] = s.Area;
+            Box(output.Boxes, i, s.Box);
         }
     }
 
@@ -101,19 +101,19 @@ internal static class ScoringMappings
         output.ImageHeight = result.Height;
         output.ImageWidth = result.Width;
         var n = result.Instances.Length;
-        output.InstanceCategoryIds = new int[n];
-        output.InstanceScores = new float[n];
-        output.InstanceAreas = new long[n];
-        output.InstanceBoxes = new float[4 * n];
-        output.InstanceMasks = new string[n];
+        output.CategoryIds = new int[n];
+        output.Scores = new float[n];
+        output.Areas = new long[n];
+        output.Boxes = new float[4 * n];
+        output.Masks = new string[n];
         for (var i = 0; i < n; i++)
         {
             var p = result.Instances[i];
-            output.InstanceCategoryIds[i] = settings.Labels[p.ClassId].Id;
-            output.InstanceScores[i] = p.Score;
-            output.InstanceAreas[i] = p.Mask.Area;
-            Box(output.InstanceBoxes, i, p.Box);
-            output.InstanceMasks[i] = CocoRle.EncodeRowMajor(p.Mask.ToBytes(), result.Height, result.Width).ToCompressedString();
+            output.CategoryIds[i] = settings.Labels[p.ClassId].Id;
+            output.Scores[i] = p.Score;
+            output.Areas[i] = p.Mask.Area;
+            Box(output.Boxes, i, p.Box);
+            output.Masks[i] = CocoRle.EncodeRowMajor(p.Mask.ToBytes(), result.Height, result.Width).ToCompressedString();
         }
     }
 
@@ -145,7 +145,7 @@ internal static class ScoringMappings
 
 /// <summary>Reloads the scoring pipeline's image-decoding step (registered for <c>mlContext.Model.Load</c>).</summary>
 [CustomMappingFactoryAttribute(ScoringMappings.DecodeContract)]
-public sealed class DecodeImageMappingFactory : CustomMappingFactory<DecodeRow, DecodedRow>
+internal sealed class DecodeImageMappingFactory : CustomMappingFactory<DecodeRow, DecodedRow>
 {
     /// <inheritdoc/>
     public override Action<DecodeRow, DecodedRow> GetMapping() => ScoringMappings.Decode;
@@ -153,7 +153,7 @@ public sealed class DecodeImageMappingFactory : CustomMappingFactory<DecodeRow, 
 
 /// <summary>Reloads the scoring pipeline's letterbox step (registered for <c>mlContext.Model.Load</c>).</summary>
 [CustomMappingFactoryAttribute(ScoringMappings.LetterboxContract)]
-public sealed class LetterboxMappingFactory : CustomMappingFactory<LetterboxRow, PixelValuesRow>
+internal sealed class LetterboxMappingFactory : CustomMappingFactory<LetterboxRow, PixelValuesRow>
 {
     /// <inheritdoc/>
     public override Action<LetterboxRow, PixelValuesRow> GetMapping() => ScoringMappings.Letterbox;
@@ -161,7 +161,7 @@ public sealed class LetterboxMappingFactory : CustomMappingFactory<LetterboxRow,
 
 /// <summary>Reloads the panoptic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
 [CustomMappingFactoryAttribute(ScoringMappings.PanopticContract)]
-public sealed class PanopticMappingFactory : CustomMappingFactory<LogitsRow, PanopticRow>
+internal sealed class PanopticMappingFactory : CustomMappingFactory<LogitsRow, PanopticRow>
 {
     /// <inheritdoc/>
     public override Action<LogitsRow, PanopticRow> GetMapping() => ScoringMappings.Panoptic;
@@ -169,7 +169,7 @@ public sealed class PanopticMappingFactory : CustomMappingFactory<LogitsRow, Pan
 
 /// <summary>Reloads the instance post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
 [CustomMappingFactoryAttribute(ScoringMappings.InstancesContract)]
-public sealed class InstancesMappingFactory : CustomMappingFactory<LogitsRow, InstancesRow>
+internal sealed class InstancesMappingFactory : CustomMappingFactory<LogitsRow, InstancesRow>
 {
     /// <inheritdoc/>
     public override Action<LogitsRow, InstancesRow> GetMapping() => ScoringMappings.Instances;
@@ -177,7 +177,7 @@ public sealed class InstancesMappingFactory : CustomMappingFactory<LogitsRow, In
 
 /// <summary>Reloads the semantic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
 [CustomMappingFactoryAttribute(ScoringMappings.SemanticContract)]
-public sealed class SemanticMappingFactory : CustomMappingFactory<LogitsRow, SemanticRow>
+internal sealed class SemanticMappingFactory : CustomMappingFactory<LogitsRow, SemanticRow>
 {
     /// <inheritdoc/>
     public override Action<LogitsRow, SemanticRow> GetMapping() => ScoringMappings.Semantic;

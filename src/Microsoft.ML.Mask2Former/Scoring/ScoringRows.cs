@@ -1,14 +1,14 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 
-// The row types of the custom mappings inside the scoring pipelines. They are public only because
-// ML.NET's CustomMapping needs them to be; user code reads the columns by name
-// (SegmentationColumnNames), not through these classes.
+// The row types of the custom mappings inside the scoring pipelines. User code reads the columns
+// by name (PanopticColumnNames), not through these classes.
 
 /// <summary>Input row of the image-decoding step (internal to the scoring pipeline).</summary>
-public sealed class DecodeRow
+internal sealed class DecodeRow
 {
     /// <summary>The image.</summary>
     [ColumnName(ScoringColumns.Image), UnsizedImageType]
@@ -16,7 +16,7 @@ public sealed class DecodeRow
 }
 
 /// <summary>Output row of the image-decoding step (internal to the scoring pipeline).</summary>
-public sealed class DecodedRow
+internal sealed class DecodedRow
 {
     /// <summary>Interleaved RGB bytes.</summary>
     [ColumnName(ScoringColumns.Rgb)]
@@ -28,7 +28,7 @@ public sealed class DecodedRow
 }
 
 /// <summary>Input row of the letterbox step (internal to the scoring pipeline).</summary>
-public sealed class LetterboxRow
+internal sealed class LetterboxRow
 {
     /// <summary>Interleaved RGB bytes.</summary>
     [ColumnName(ScoringColumns.Rgb)]
@@ -44,7 +44,7 @@ public sealed class LetterboxRow
 }
 
 /// <summary>Output row of the letterbox step (internal to the scoring pipeline).</summary>
-public sealed class PixelValuesRow
+internal sealed class PixelValuesRow
 {
     /// <summary>The normalised [1, 3, H, W] model input.</summary>
     [ColumnName(ScoringColumns.PixelValues)]
@@ -52,7 +52,7 @@ public sealed class PixelValuesRow
 }
 
 /// <summary>Input row of the post-processing steps (internal to the scoring pipeline).</summary>
-public sealed class LogitsRow
+internal sealed class LogitsRow
 {
     /// <summary>Class logits [1, Q, K+1].</summary>
     [ColumnName(ScoringColumns.ClassLogits)]
@@ -75,77 +75,77 @@ public sealed class LogitsRow
     public double[] Labels { get; set; } = [];
 }
 
-/// <summary>Panoptic output columns (see <see cref="SegmentationColumnNames"/>).</summary>
-public sealed class PanopticRow
+/// <summary>Panoptic output columns (see <see cref="PanopticColumnNames"/>).</summary>
+internal sealed class PanopticRow
 {
-    /// <summary>See <see cref="SegmentationColumnNames.ImageHeight"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageHeight)]
     public int ImageHeight { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.ImageWidth"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageWidth)]
     public int ImageWidth { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentMap"/>.</summary>
+    [ColumnName(PanopticColumnNames.PredictedSegmentMap)]
     public uint[] SegmentMap { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentIds"/>.</summary>
+    [ColumnName(PanopticColumnNames.PredictedSegmentIds)]
     public uint[] SegmentIds { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentCategoryIds"/>.</summary>
-    public int[] SegmentCategoryIds { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedCategoryIds)]
+    public int[] CategoryIds { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentIsThing"/>.</summary>
-    public bool[] SegmentIsThing { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedIsThing)]
+    public bool[] IsThing { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentScores"/>.</summary>
-    public float[] SegmentScores { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedScores)]
+    public float[] Scores { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentAreas"/>.</summary>
-    public long[] SegmentAreas { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedAreas)]
+    public long[] Areas { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.SegmentBoxes"/>.</summary>
-    public float[] SegmentBoxes { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedBoxes)]
+    public float[] Boxes { get; set; } = [];
 }
 
-/// <summary>Instance output columns (see <see cref="SegmentationColumnNames"/>).</summary>
-public sealed class InstancesRow
+/// <summary>Instance output columns (see <see cref="PanopticColumnNames"/>).</summary>
+internal sealed class InstancesRow
 {
-    /// <summary>See <see cref="SegmentationColumnNames.ImageHeight"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageHeight)]
     public int ImageHeight { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.ImageWidth"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageWidth)]
     public int ImageWidth { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.InstanceCategoryIds"/>.</summary>
-    public int[] InstanceCategoryIds { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedInstanceCategoryIds)]
+    public int[] CategoryIds { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.InstanceScores"/>.</summary>
-    public float[] InstanceScores { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedInstanceScores)]
+    public float[] Scores { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.InstanceAreas"/>.</summary>
-    public long[] InstanceAreas { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedInstanceAreas)]
+    public long[] Areas { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.InstanceBoxes"/>.</summary>
-    public float[] InstanceBoxes { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedInstanceBoxes)]
+    public float[] Boxes { get; set; } = [];
 
-    /// <summary>See <see cref="SegmentationColumnNames.InstanceMasks"/>.</summary>
-    public string[] InstanceMasks { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedInstanceMasks)]
+    public string[] Masks { get; set; } = [];
 }
 
-/// <summary>Semantic output columns (see <see cref="SegmentationColumnNames"/>).</summary>
-public sealed class SemanticRow
+/// <summary>Semantic output columns (see <see cref="PanopticColumnNames"/>).</summary>
+internal sealed class SemanticRow
 {
-    /// <summary>See <see cref="SegmentationColumnNames.ImageHeight"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageHeight)]
     public int ImageHeight { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.ImageWidth"/>.</summary>
+    [ColumnName(PanopticColumnNames.ImageWidth)]
     public int ImageWidth { get; set; }
 
-    /// <summary>See <see cref="SegmentationColumnNames.ClassMap"/>.</summary>
-    public uint[] ClassMap { get; set; } = [];
+    [ColumnName(PanopticColumnNames.PredictedSemanticMap)]
+    public uint[] SemanticMap { get; set; } = [];
 }
 
 /// <summary>A row with no columns (schema propagation only).</summary>
-public sealed class NoColumns
+internal sealed class NoColumns
 {
 }
 

@@ -1,3 +1,5 @@
+using Microsoft.ML.Mask2Former.Data;
+
 namespace Microsoft.ML.Mask2Former.Scoring;
 
 /// <summary>
@@ -14,12 +16,13 @@ public abstract class SegmentationOptions
     /// <summary>The ONNX model itself. Set this or <see cref="ModelPath"/>.</summary>
     public byte[]? ModelBytes { get; set; }
 
-    /// <summary>The input column: an image (<c>MLImage</c>, as <c>LoadImages</c> produces, of unspecified size). Default "Image".</summary>
-    public string ImageColumnName { get; set; } = "Image";
+    /// <summary>The input column: an image (<c>MLImage</c>, as <c>LoadImages</c> produces, of unspecified size). Default <see cref="PanopticColumnNames.Image"/>.</summary>
+    public string ImageColumnName { get; set; } = PanopticColumnNames.Image;
 
     /// <summary>
-    /// Prepended to every output column name (see <see cref="SegmentationColumnNames"/>), so two
-    /// models can score into one row. Default "" (the names as listed).
+    /// Prepended to every output column name (the <c>Predicted*</c> names and <c>ImageHeight</c> /
+    /// <c>ImageWidth</c> of <see cref="PanopticColumnNames"/>), so two models can score into one
+    /// row. Default "" (the names as listed, which the evaluators read without arguments).
     /// </summary>
     public string OutputColumnPrefix { get; set; } = "";
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Microsoft.ML.Mask2Former.Training.Export.Onnx;
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
@@ -48,29 +49,39 @@ public static class Mask2FormerOnnxExporter
         if (options.FixedHeight is < 1 || options.FixedWidth is < 1 || (options.FixedHeight is null) != (options.FixedWidth is null))
             throw new ArgumentException("FixedHeight and FixedWidth must both be set (positive) or both be null.", nameof(options));
         var config = model.Config;
-        if (options.IsThing is { } flags && flags.Count != config.NumLabels)
-            throw new ArgumentException($"IsThing has {flags.Count} entries but the model has {config.NumLabels} labels.", nameof(options));
+        var labels = Labels(config, options);
 
         var weights = Checkpoints.ModuleCheckpoint.StateDict(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var emitter = new Emitter(config, weights, options);
         var graph = emitter.Run();
-        var metadata = Metadata(config, options);
+        var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
         report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0);
         return proto;
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> Metadata(Mask2FormerConfig config, OnnxExportOptions options)
+    /// <summary>The label set of the metadata: the options' (checked against the model's categories), else the model's.</summary>
+    private static IReadOnlyList<Mask2FormerLabel> Labels(Mask2FormerConfig config, OnnxExportOptions options)
     {
-        var labels = config.Labels.Select((name, i) => new Dictionary<string, object>
+        if (options.Labels is not { } given) return config.CategoriesOrDefault();
+        if (given.Count != config.NumLabels)
+            throw new ArgumentException($"the label set has {given.Count} entries but the model has {config.NumLabels} classes (entry i describes logit i).", nameof(options));
+        if (config.Categories is { } own)
         {
-            ["id"] = options.CategoryIds?[i] ?? i + 1,
-            ["name"] = name,
-            ["isthing"] = options.IsThing is { } t ? (t[i] ? 1 : 0) : 1,
-        }).ToArray();
-        yield return new("m2f.labels", JsonSerializer.Serialize(labels));
+            for (var i = 0; i < given.Count; i++)
+            {
+                if (given[i].Id != own[i].Id || given[i].IsThing != own[i].IsThing)
+                    throw new ArgumentException($"the label set disagrees with the model's own categories at class {i}: it says id {given[i].Id} ({(given[i].IsThing ? "thing" : "stuff")}), the model's config.json id {own[i].Id} '{own[i].Name}' ({(own[i].IsThing ? "thing" : "stuff")}). Leave the labels out to use the model's.", nameof(options));
+            }
+        }
+        return given;
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> Metadata(Mask2FormerConfig config, IReadOnlyList<Mask2FormerLabel> labels, OnnxExportOptions options)
+    {
+        yield return new("m2f.labels", JsonSerializer.Serialize(labels.Select(l => new { id = l.Id, name = l.Name, isthing = l.IsThing ? 1 : 0 })));
         yield return new("m2f.mean", JsonSerializer.Serialize(options.Mean));
         yield return new("m2f.std", JsonSerializer.Serialize(options.Std));
         yield return new("m2f.input_size", options.FixedHeight is { } h

@@ -1,3 +1,5 @@
+using Microsoft.ML.Mask2Former.Scoring;
+
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
 /// <summary>Options for <see cref="Mask2FormerOnnxExporter"/>.</summary>
@@ -9,11 +11,14 @@ public sealed class OnnxExportOptions
     /// <summary>Fixed input width, or <see langword="null"/> (default) for a dynamic width.</summary>
     public int? FixedWidth { get; set; }
 
-    /// <summary>Per label: a thing (countable object) or stuff; <see langword="null"/> marks every label a thing. Written to the metadata.</summary>
-    public IReadOnlyList<bool>? IsThing { get; set; }
-
-    /// <summary>Per label: the dataset category id; <see langword="null"/> uses label index + 1. Written to the metadata.</summary>
-    public IReadOnlyList<int>? CategoryIds { get; set; }
+    /// <summary>
+    /// The label set written to the metadata (<c>m2f.labels</c>; entry i describes class logit i:
+    /// category id, name, thing or stuff). Default <see langword="null"/>: the model's own
+    /// categories (<c>categories</c> of its config.json, as a trained run folder carries them),
+    /// else ids 1 … K with every class a thing. When the model has categories, labels given here
+    /// must agree with them.
+    /// </summary>
+    public IReadOnlyList<Mask2FormerLabel>? Labels { get; set; }
 
     /// <summary>Per-channel mean of RGB values in [0, 1] (default ImageNet's 0.485, 0.456, 0.406).</summary>
     public IReadOnlyList<double> Mean { get; set; } = [0.485, 0.456, 0.406];

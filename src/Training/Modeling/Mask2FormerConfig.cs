@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Scoring;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
@@ -10,7 +11,7 @@ namespace Microsoft.ML.Mask2Former.Training.Modeling;
 /// Hugging Face <c>Mask2FormerForUniversalSegmentation</c> checkpoint. Defaults are Hugging Face's
 /// (which are the original Mask2Former's); <see cref="Presets"/> holds named configurations.
 /// </summary>
-public sealed class Mask2FormerConfig
+public sealed record Mask2FormerConfig
 {
     /// <summary>The backbone (Swin or ResNet).</summary>
     public BackboneConfig Backbone { get; init; } = new SwinConfig();
@@ -91,6 +92,22 @@ public sealed class Mask2FormerConfig
     /// <summary>Number of classes, without the "no object" class.</summary>
     public int NumLabels => Labels.Count;
 
+    /// <summary>
+    /// The data set's category behind each class (entry i describes class i: COCO category id,
+    /// name, thing or stuff), written as <c>categories</c> in <c>config.json</c>; <see langword="null"/>
+    /// when the checkpoint does not say (Hugging Face configs name the classes only). A trained run
+    /// carries its data set's ids here, so export, scoring and COCO output keep them (ids with gaps
+    /// included). Names equal <see cref="Labels"/>.
+    /// </summary>
+    public IReadOnlyList<Mask2FormerLabel>? Categories { get; init; }
+
+    /// <summary>
+    /// The categories of the classes: <see cref="Categories"/> when known, else the default label
+    /// set (id = class index + 1, every class a thing) with the class names.
+    /// </summary>
+    public IReadOnlyList<Mask2FormerLabel> CategoriesOrDefault() =>
+        Categories ?? Labels.Select((name, i) => new Mask2FormerLabel(i + 1, name, true)).ToArray();
+
     /// <summary>Masked-attention layers the transformer decoder actually has (<c>decoder_layers - 1</c>).</summary>
     public int TransformerDecoderLayers => DecoderLayers - 1;
 
@@ -119,6 +136,17 @@ public sealed class Mask2FormerConfig
         if (EncoderLayers < 0) problems.Add($"encoder_layers must not be negative, got {EncoderLayers}");
         if (DecoderLayers < 2) problems.Add($"decoder_layers must be at least 2 (the decoder has decoder_layers - 1 layers), got {DecoderLayers}");
         if (NumLabels < 1) problems.Add("id2label must name at least one class");
+        if (Categories is { } categories)
+        {
+            if (categories.Count != NumLabels) problems.Add($"categories has {categories.Count} entries but id2label {NumLabels} (entry i describes class i)");
+            else
+            {
+                for (var i = 0; i < NumLabels; i++)
+                    if (categories[i].Name != Labels[i]) problems.Add($"categories[{i}] is named '{categories[i].Name}' but id2label[{i}] is '{Labels[i]}'");
+            }
+            var twice = categories.GroupBy(c => c.Id).FirstOrDefault(g => g.Count() > 1);
+            if (twice is not null) problems.Add($"category id {twice.Key} appears {twice.Count()} times in categories");
+        }
         if (NumAttentionHeads > 0)
         {
             if (FeatureSize % NumAttentionHeads != 0) problems.Add($"feature_size {FeatureSize} is not divisible by num_attention_heads {NumAttentionHeads}");
@@ -138,13 +166,41 @@ public sealed class Mask2FormerConfig
         if (value <= 0) problems.Add($"{name} must be positive, got {value}");
     }
 
-    /// <summary>Reads a Hugging Face <c>config.json</c>.</summary>
-    /// <exception cref="DataFormatException">The file is not valid JSON, misses a field that has no default, or its dimensions do not fit together.</exception>
+    /// <summary>
+    /// Reads a Hugging Face <c>config.json</c>. When it names no <see cref="Categories"/> and a
+    /// <c>labels.json</c> (the label-set format of <c>m2f segment --labels</c>, which <c>m2f train</c>
+    /// writes into its run folder) lies beside it, the categories come from there.
+    /// </summary>
+    /// <exception cref="DataFormatException">The file is not valid JSON, misses a field that has no default, or its dimensions do not fit together; or the labels.json beside it disagrees with it.</exception>
     public static Mask2FormerConfig Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = Path.GetFullPath(path);
-        return Parse(File.ReadAllText(full), full);
+        var config = Parse(File.ReadAllText(full), full);
+        var labelsFile = Path.Combine(Path.GetDirectoryName(full)!, LabelsFileName);
+        if (config.Categories is not null || !File.Exists(labelsFile)) return config;
+        IReadOnlyList<Mask2FormerLabel> categories;
+        try
+        {
+            categories = Mask2FormerLabelSet.Load(labelsFile, out _, out _);
+        }
+        catch (FormatException e)
+        {
+            throw new DataFormatException(e.Message, labelsFile, inner: e);
+        }
+        if (categories.Count != config.NumLabels)
+            throw new DataFormatException($"{LabelsFileName} describes {categories.Count} categories but config.json has {config.NumLabels} classes (entry i describes class i)", labelsFile);
+        return config.WithCategories(categories);
+    }
+
+    /// <summary>The label-set file a model folder may hold beside <c>config.json</c>.</summary>
+    public const string LabelsFileName = "labels.json";
+
+    /// <summary>A copy of this configuration with <paramref name="categories"/> as its <see cref="Categories"/> (and their names as <see cref="Labels"/>).</summary>
+    public Mask2FormerConfig WithCategories(IReadOnlyList<Mask2FormerLabel> categories)
+    {
+        ArgumentNullException.ThrowIfNull(categories);
+        return this with { Labels = categories.Select(c => c.Name).ToArray(), Categories = categories.ToArray() };
     }
 
     /// <summary>Parses the text of a Hugging Face <c>config.json</c>.</summary>
@@ -195,6 +251,7 @@ public sealed class Mask2FormerConfig
                 OversampleRatio = Dbl(root, "oversample_ratio", d.OversampleRatio),
                 ImportanceSampleRatio = Dbl(root, "importance_sample_ratio", d.ImportanceSampleRatio),
                 Labels = ParseLabels(root["id2label"], filePath) ?? d.Labels,
+                Categories = ParseCategories(root["categories"], filePath),
             };
             config.Validate();
             return config;
@@ -255,6 +312,19 @@ public sealed class Mask2FormerConfig
                 };
             default:
                 throw new DataFormatException($"backbone model_type '{type}' is not supported (swin or resnet)", filePath);
+        }
+    }
+
+    private static Mask2FormerLabel[]? ParseCategories(JsonNode? node, string? filePath)
+    {
+        if (node is null) return null;
+        try
+        {
+            return Mask2FormerLabelSet.Parse(node.ToJsonString(), out _, out _).ToArray();
+        }
+        catch (FormatException e)
+        {
+            throw new DataFormatException($"categories: {e.Message}", filePath, inner: e);
         }
     }
 
@@ -359,6 +429,8 @@ public sealed class Mask2FormerConfig
             ["id2label"] = id2label,
             ["label2id"] = label2id,
         };
+        if (Categories is { } categories)
+            root["categories"] = new JsonArray(categories.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["name"] = c.Name, ["isthing"] = c.IsThing ? 1 : 0 }).ToArray());
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

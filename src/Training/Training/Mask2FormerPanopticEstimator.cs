@@ -10,15 +10,13 @@ namespace Microsoft.ML.Mask2Former.Training;
 /// Trains Mask2Former in an ML.NET pipeline: <see cref="Fit"/> takes the COCO panoptic data view of
 /// <c>mlContext.Data.LoadFromCocoPanoptic(json, pngFolder, imageFolder)</c>, trains the TorchSharp
 /// network (<see cref="Mask2FormerTrainer"/>), exports it to ONNX at the training image size, and
-/// returns the scoring transformer <c>LoadImages → SegmentPanoptic</c>, whose output columns
-/// carry the <see cref="Mask2FormerPanopticEstimator.OutputColumnPrefix"/> (<c>Predicted</c>)
-/// so that <c>mlContext.PanopticSegmentation().Evaluate</c> finds ground truth and predictions side by side.
+/// returns the scoring transformer <c>LoadImages → SegmentPanoptic</c>. Its predictions
+/// (<c>PredictedSegmentMap</c>, <c>PredictedSegmentIds</c>, <c>PredictedCategoryIds</c>, … of
+/// <see cref="PanopticColumnNames"/>) stand beside the ground truth, so
+/// <c>mlContext.PanopticSegmentation().Evaluate(scored, data.Categories)</c> needs no column names.
 /// </summary>
 public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
 {
-    /// <summary>The prefix of the scoring columns (<c>PredictedSegmentMap</c>, <c>PredictedSegmentIds</c>, <c>PredictedSegmentCategoryIds</c>, …).</summary>
-    public const string OutputColumnPrefix = "Predicted";
-
     private readonly MLContext _mlContext;
     private readonly IProgress<TrainingProgress>? _progress;
 
@@ -58,15 +56,15 @@ public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
         var view = Check(input);
         var trainer = new Mask2FormerTrainer(Options);
         LastResult = trainer.Fit(view.Dataset.Source, view.ImageFolder!, view.PngFolder, _progress);
-        var set = CocoPanopticTrainingSet.Open(view.Dataset.Source, view.ImageFolder!, view.PngFolder, LastResult.Network.Config.Labels);
         using (LastResult.Network)
         {
             Mask2FormerOnnxExporter.Export(LastResult.Network, OnnxPath, new OnnxExportOptions
             {
-                FixedHeight = Options.ImageSize,
-                FixedWidth = Options.ImageSize,
-                IsThing = set.IsThing,
-                CategoryIds = set.CategoryIds,
+                // The size validation letterboxes to, so the pipeline's PQ is the validation PQ.
+                FixedHeight = Options.ValidationImageSize ?? Options.ImageSize,
+                FixedWidth = Options.ValidationImageSize ?? Options.ImageSize,
+                Mean = Options.PixelMean.Select(v => v / 255).ToArray(),
+                Std = Options.PixelStd.Select(v => v / 255).ToArray(),
                 ObjectMaskThreshold = Options.ValidationObjectMaskThreshold,
             });
         }
@@ -85,24 +83,11 @@ public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
         return File.Exists(OnnxPath) ? Scoring().GetOutputSchema(inputSchema) : inputSchema;
     }
 
-    // The scoring stage names its outputs SegmentMap / SegmentIds before prefixing them, the same
-    // names as the ground-truth columns: park those under other names while it runs.
-    private static readonly string[] Shadowed = [PanopticColumnNames.SegmentMap, PanopticColumnNames.SegmentIds];
-
     private IEstimator<ITransformer> Scoring()
     {
         var t = _mlContext.Transforms;
-        IEstimator<ITransformer> chain = t.CopyColumns("m2f.gt." + Shadowed[0], Shadowed[0]);
-        foreach (var c in Shadowed.Skip(1)) chain = chain.Append(t.CopyColumns("m2f.gt." + c, c));
-        chain = chain.Append(t.LoadImages("Image", null, PanopticColumnNames.ImagePath))
-            .Append(t.SegmentPanoptic(new SegmentPanopticOptions
-            {
-                ModelPath = OnnxPath,
-                OutputColumnPrefix = OutputColumnPrefix,
-                ObjectMaskThreshold = Options.ValidationObjectMaskThreshold,
-            }));
-        foreach (var c in Shadowed) chain = chain.Append(t.CopyColumns(c, "m2f.gt." + c));
-        return chain.Append(t.DropColumns(Shadowed.Select(c => "m2f.gt." + c).ToArray()));
+        return t.LoadImages(PanopticColumnNames.Image, null, PanopticColumnNames.ImagePath)
+            .Append(t.SegmentPanoptic(new SegmentPanopticOptions { ModelPath = OnnxPath, ObjectMaskThreshold = Options.ValidationObjectMaskThreshold }));
     }
 
     private static CocoPanopticDataView Check(IDataView input)

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Runtime;
 using Microsoft.ML.Mask2Former.Training.Data;
@@ -31,7 +32,7 @@ namespace Microsoft.ML.Mask2Former.Training;
 /// </example>
 public sealed class Mask2FormerTrainer
 {
-    private const string LabelsFile = "labels.json";
+    private const string LabelsFile = Mask2FormerConfig.LabelsFileName;
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
@@ -104,7 +105,7 @@ public sealed class Mask2FormerTrainer
         else
         {
             set = open(Options.KeepConfigLabels ? config.Labels : null);
-            config = WithLabels(config, set.Labels);
+            config = WithDataCategories(config, set);
         }
         var validation = Options.ValidationFolder is { } vf ? CocoPanopticTrainingSet.Open(vf, set.Labels) : null;
 
@@ -220,14 +221,7 @@ public sealed class Mask2FormerTrainer
             PixelStd = o.PixelStd,
         };
         var validation = validationSet is null || o.ValidationInterval == 0 ? null
-            : new PanopticValidation(validationSet, new TrainingAugmentation
-            {
-                Mode = ImageResizeMode.Resize,
-                Size = o.ValidationImageSize ?? o.ImageSize,
-                FlipProbability = 0,
-                PixelMean = o.PixelMean,
-                PixelStd = o.PixelStd,
-            }, o.MaxValidationImages);
+            : new PanopticValidation(validationSet, o.ValidationImageSize ?? o.ImageSize, o.PixelMean, o.PixelStd, o.MaxValidationImages);
 
         IReadOnlyDictionary<string, double> lastLosses = new Dictionary<string, double>();
         PanopticSegmentationMetrics? lastValidation = null;
@@ -357,10 +351,11 @@ public sealed class Mask2FormerTrainer
     /// <summary>config.json, model.safetensors and labels.json at the top of the output folder, each replaced atomically.</summary>
     private static void WriteModelFiles(string output, Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet set, string? modelFrom)
     {
-        AtomicFile.WriteAllText(Path.Combine(output, TrainingCheckpoint.ConfigFile), network.Config.ToJson());
+        var config = network.Config.Categories is null ? WithDataCategories(network.Config, set) : network.Config;
+        AtomicFile.WriteAllText(Path.Combine(output, TrainingCheckpoint.ConfigFile), config.ToJson());
         var labels = new JsonArray();
-        for (var k = 0; k < set.Labels.Count; k++)
-            labels.Add(new JsonObject { ["id"] = set.CategoryIds[k], ["name"] = set.Labels[k], ["isthing"] = set.IsThing[k] });
+        foreach (var c in config.CategoriesOrDefault())
+            labels.Add(new JsonObject { ["id"] = c.Id, ["name"] = c.Name, ["isthing"] = c.IsThing });
         AtomicFile.WriteAllText(Path.Combine(output, LabelsFile), new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (modelFrom is not null)
         {
@@ -401,20 +396,22 @@ public sealed class Mask2FormerTrainer
         log.Flush();
     }
 
-    /// <summary>A copy of <paramref name="config"/> whose classes are <paramref name="labels"/>.</summary>
-    internal static Mask2FormerConfig WithLabels(Mask2FormerConfig config, IReadOnlyList<string> labels)
+    /// <summary>
+    /// A copy of <paramref name="config"/> whose classes are the training set's labels, each with
+    /// its data-set category (id, name, thing flag). A class the data set lacks (fine-tuning with
+    /// <see cref="Mask2FormerTrainerOptions.KeepConfigLabels"/>) keeps the category the configuration
+    /// gave it; when some class has none, the configuration carries no categories.
+    /// </summary>
+    internal static Mask2FormerConfig WithDataCategories(Mask2FormerConfig config, CocoPanopticTrainingSet set)
     {
-        if (config.Labels.SequenceEqual(labels)) return config;
-        var json = JsonNode.Parse(config.ToJson())!.AsObject();
-        var id2label = new JsonObject();
-        var label2id = new JsonObject();
-        for (var i = 0; i < labels.Count; i++)
+        var known = config.Labels.SequenceEqual(set.Labels) ? config.Categories : null;
+        var categories = new Mask2FormerLabel[set.Labels.Count];
+        for (var k = 0; k < categories.Length; k++)
         {
-            id2label[i.ToString(CultureInfo.InvariantCulture)] = labels[i];
-            label2id[labels[i]] = i;
+            if (set.CategoryIds[k] >= 0) categories[k] = new Mask2FormerLabel(set.CategoryIds[k], set.Labels[k], set.IsThing[k]);
+            else if (known is not null) categories[k] = known[k];
+            else return config with { Labels = set.Labels.ToArray(), Categories = null };
         }
-        json["id2label"] = id2label;
-        json["label2id"] = label2id;
-        return Mask2FormerConfig.Parse(json.ToJsonString());
+        return config.WithCategories(categories);
     }
 }

@@ -136,7 +136,11 @@ public sealed class Mask2FormerTrainerOptions
     /// </summary>
     public double ValidationObjectMaskThreshold { get; set; } = 0.8;
 
-    /// <summary>The validation resize: the image fitted into this size (keeping its aspect ratio). Default null: <see cref="ImageSize"/>.</summary>
+    /// <summary>
+    /// The validation input: each image letterboxed into this size × size (aspect kept, padded at
+    /// the bottom/right), as the scoring pipeline feeds a model exported at that fixed size. Default
+    /// null: <see cref="ImageSize"/>.
+    /// </summary>
     public int? ValidationImageSize { get; set; }
 
     /// <summary>Steps between progress reports and log lines. Default 20 (detectron2's <c>PeriodicWriter</c>).</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Runtime;
@@ -9,21 +10,33 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Mask2Former.Training;
 
 /// <summary>
-/// Validation panoptic quality: each image resized to fit the validation size, padded to a
-/// multiple of 32, run through the network, post-processed exactly as detectron2 does at the
-/// original size, and scored with <see cref="PanopticEvaluator"/> against the ground-truth PNG.
+/// Validation panoptic quality, computed as the exported model scores in an ML.NET pipeline: each
+/// image letterboxed into size × size by the scoring pipeline's own resize
+/// (<see cref="ImagePreprocessor.Letterbox"/>), run through the network, post-processed exactly as
+/// detectron2 does at the original size, and scored with <see cref="PanopticEvaluator"/> against
+/// the ground-truth PNG. So the PQ printed during training is the PQ of
+/// <c>LoadImages → SegmentPanoptic</c> on the model exported at that size.
 /// </summary>
 internal sealed class PanopticValidation
 {
     private readonly CocoPanopticTrainingSet _set;
-    private readonly TrainingAugmentation _resize;
+    private readonly int _size;
+    private readonly double[] _mean;
+    private readonly double[] _std;
     private readonly int _maxImages;
     private readonly PanopticEvaluator _evaluator;
 
-    public PanopticValidation(CocoPanopticTrainingSet set, TrainingAugmentation resize, int maxImages)
+    /// <param name="set">The validation images.</param>
+    /// <param name="size">The square input every image is letterboxed into.</param>
+    /// <param name="pixelMean">Per-channel mean on the 0–255 scale (the trainer's).</param>
+    /// <param name="pixelStd">Per-channel standard deviation on the 0–255 scale.</param>
+    /// <param name="maxImages">At most this many images (the first ones).</param>
+    public PanopticValidation(CocoPanopticTrainingSet set, int size, IReadOnlyList<double> pixelMean, IReadOnlyList<double> pixelStd, int maxImages)
     {
         _set = set;
-        _resize = resize;
+        _size = size;
+        _mean = pixelMean.Select(v => v / 255.0).ToArray();
+        _std = pixelStd.Select(v => v / 255.0).ToArray();
         _maxImages = Math.Min(maxImages, set.Count);
         _evaluator = new PanopticEvaluator(set.Dataset.Categories);
     }
@@ -41,8 +54,7 @@ internal sealed class PanopticValidation
             for (var i = 0; i < _maxImages; i++)
             {
                 var image = _set.Load(i);
-                var example = _resize.ResizeForValidation(image);
-                var (stats, _) = EvaluateOne(network, i, image, example, postOptions);
+                var (stats, _) = EvaluateOne(network, i, image, postOptions);
                 accumulator.Add(stats);
             }
         }
@@ -54,18 +66,18 @@ internal sealed class PanopticValidation
     }
 
     internal (PanopticImageStatistics Stats, PanopticResult Result) EvaluateOne(Mask2FormerForUniversalSegmentation network, int index, PanopticTrainingImage image,
-        TrainingExample example, PanopticOptions postOptions)
+        PanopticOptions postOptions)
     {
+        var input = new float[3 * _size * _size];
+        var geometry = ImagePreprocessor.Letterbox(image.Rgb, image.Height, image.Width, _size, _size, _mean, _std, input);
         float[] classLogits, maskLogits;
-        int queries, classes, mh, mw, ph, pw;
+        int queries, classes, mh, mw;
         using (NoCollectionRegion.Enter())
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            using var batch = TrainingBatch.Create([example]);
-            ph = (int)batch.PixelValues.shape[2];
-            pw = (int)batch.PixelValues.shape[3];
-            using var output = network.forward(batch.PixelValues);
+            using var pixels = tensor(input, [1, 3, _size, _size], ScalarType.Float32);
+            using var output = network.forward(pixels);
             var c = output.ClassQueriesLogits[0].contiguous();
             var m = output.MasksQueriesLogits[0].contiguous();
             queries = (int)c.shape[0];
@@ -75,7 +87,6 @@ internal sealed class PanopticValidation
             classLogits = c.data<float>().ToArray();
             maskLogits = m.data<float>().ToArray();
         }
-        var geometry = new ImageGeometry(ph, pw, example.Height, example.Width, image.Height, image.Width);
         var result = Mask2FormerPostProcessor.Panoptic(new Mask2FormerLogits(classLogits, maskLogits, queries, classes, mh, mw), geometry, postOptions);
 
         var predMap = new uint[result.SegmentIds.Length];

@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Scoring;
 using static Microsoft.ML.Mask2Former.Tests.Scoring.ScoringTestData;
 
@@ -115,9 +116,9 @@ public sealed class BadInputTests
         var ml = new MLContext(seed: 1);
         var model = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = GoodConstantModel() }))
             .Fit(Paths(ml, [missing]));
-        var e = Assert.Throws<Exception>(() => Rows(model.Transform(Paths(ml, [missing])), SegmentationColumnNames.SegmentMap));
+        var e = Assert.Throws<Exception>(() => Rows(model.Transform(Paths(ml, [missing])), PanopticColumnNames.PredictedSegmentMap));
         StringAssert.Contains(e.ToString(), "missing.png");
-        Assert.Throws<Exception>(() => Rows(model.Transform(Paths(ml, [corrupt])), SegmentationColumnNames.SegmentMap));
+        Assert.Throws<Exception>(() => Rows(model.Transform(Paths(ml, [corrupt])), PanopticColumnNames.PredictedSegmentMap));
     }
 
     [TestMethod]
@@ -130,13 +131,13 @@ public sealed class BadInputTests
         var data = Paths(ml, [tiny, huge]);
         var output = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = GoodConstantModel(), ObjectMaskThreshold = 0 }))
             .Fit(data).Transform(data);
-        var rows = Rows(output, SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth, SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentAreas);
-        Assert.AreEqual((1, 1), ((int)rows[0][SegmentationColumnNames.ImageHeight], (int)rows[0][SegmentationColumnNames.ImageWidth]));
-        Assert.HasCount(1, (uint[])rows[0][SegmentationColumnNames.SegmentMap]);
-        Assert.AreEqual((4000, 6000), ((int)rows[1][SegmentationColumnNames.ImageHeight], (int)rows[1][SegmentationColumnNames.ImageWidth]));
-        var map = (uint[])rows[1][SegmentationColumnNames.SegmentMap];
+        var rows = Rows(output, PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth, PanopticColumnNames.PredictedSegmentMap, PanopticColumnNames.PredictedAreas);
+        Assert.AreEqual((1, 1), ((int)rows[0][PanopticColumnNames.ImageHeight], (int)rows[0][PanopticColumnNames.ImageWidth]));
+        Assert.HasCount(1, (uint[])rows[0][PanopticColumnNames.PredictedSegmentMap]);
+        Assert.AreEqual((4000, 6000), ((int)rows[1][PanopticColumnNames.ImageHeight], (int)rows[1][PanopticColumnNames.ImageWidth]));
+        var map = (uint[])rows[1][PanopticColumnNames.PredictedSegmentMap];
         Assert.HasCount(24_000_000, map);
-        Assert.AreEqual(((long[])rows[1][SegmentationColumnNames.SegmentAreas]).Sum(), map.LongCount(v => v != 0));
+        Assert.AreEqual(((long[])rows[1][PanopticColumnNames.PredictedAreas]).Sum(), map.LongCount(v => v != 0));
     }
 
     [TestMethod]
@@ -161,13 +162,13 @@ public sealed class BadInputTests
         })
         {
             var output = Load(ml).Append(estimator).Fit(data).Transform(data);
-            var rows = Rows(output, SegmentationColumnNames.ImageHeight);
-            Assert.AreEqual(40, (int)rows[0][SegmentationColumnNames.ImageHeight]);
+            var rows = Rows(output, PanopticColumnNames.ImageHeight);
+            Assert.AreEqual(40, (int)rows[0][PanopticColumnNames.ImageHeight]);
         }
         // Query 0 (NaN class logits) is never a panoptic segment; query 1 (+∞) gives NaN probabilities and is not kept either.
         var panoptic = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = bytes, ObjectMaskThreshold = 0, OverlapThreshold = 0 }))
             .Fit(data).Transform(data);
-        var scores = (float[])Rows(panoptic, SegmentationColumnNames.SegmentScores)[0][SegmentationColumnNames.SegmentScores];
+        var scores = (float[])Rows(panoptic, PanopticColumnNames.PredictedScores)[0][PanopticColumnNames.PredictedScores];
         Assert.IsTrue(scores.All(float.IsFinite));
     }
 

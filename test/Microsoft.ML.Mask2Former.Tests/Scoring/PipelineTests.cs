@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
@@ -13,9 +14,9 @@ public sealed class PipelineTests
     // ONNX Runtime session of the 11,846-node reference export, which takes seconds.
     private static readonly string[] BatchColumns =
     [
-        "pixel_values", "class_queries_logits", "masks_queries_logits", SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentCategoryIds,
-        SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentAreas, SegmentationColumnNames.SegmentScores,
-        SegmentationColumnNames.ImageHeight, SegmentationColumnNames.ImageWidth,
+        "pixel_values", "class_queries_logits", "masks_queries_logits", PanopticColumnNames.PredictedSegmentMap, PanopticColumnNames.PredictedCategoryIds,
+        PanopticColumnNames.PredictedSegmentIds, PanopticColumnNames.PredictedAreas, PanopticColumnNames.PredictedScores,
+        PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth,
     ];
 
     private static string[] _paths = [];
@@ -88,7 +89,7 @@ public sealed class PipelineTests
         {
             var row = _batch[i];
             using var image = MLImage.CreateFromFile(_paths[i]);
-            Assert.AreEqual((image.Height, image.Width), ((int)row[SegmentationColumnNames.ImageHeight], (int)row[SegmentationColumnNames.ImageWidth]));
+            Assert.AreEqual((image.Height, image.Width), ((int)row[PanopticColumnNames.ImageHeight], (int)row[PanopticColumnNames.ImageWidth]));
             var expected = new float[3 * 96 * 160];
             var geometry = ScoringCore.Letterbox(ImagePreprocessor.ReadRgb(image), image.Height, image.Width, settings, expected);
             CollectionAssert.AreEqual(expected, (float[])row["pixel_values"], $"pixel_values of image {i}");
@@ -103,13 +104,13 @@ public sealed class PipelineTests
             var logits = new Mask2FormerLogits(classes, masks, 12, 10, 24, 40);
             var direct = Mask2FormerPostProcessor.Panoptic(logits, geometry,
                 new PanopticOptions { ObjectMaskThreshold = 0, OverlapThreshold = 0, ThingClasses = [0, 1, 2, 3, 4, 5] });
-            var map = (uint[])row[SegmentationColumnNames.SegmentMap];
+            var map = (uint[])row[PanopticColumnNames.PredictedSegmentMap];
             Assert.AreEqual(image.Height * image.Width, map.Length);
             CollectionAssert.AreEqual(direct.SegmentIds.Select(x => (uint)x).ToArray(), map);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => (uint)s.Id).ToArray(), (uint[])row[SegmentationColumnNames.SegmentIds]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), (int[])row[SegmentationColumnNames.SegmentCategoryIds]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Area).ToArray(), (long[])row[SegmentationColumnNames.SegmentAreas]);
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Score).ToArray(), (float[])row[SegmentationColumnNames.SegmentScores]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => (uint)s.Id).ToArray(), (uint[])row[PanopticColumnNames.PredictedSegmentIds]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => SmallLabels[s.CategoryId].Id).ToArray(), (int[])row[PanopticColumnNames.PredictedCategoryIds]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Area).ToArray(), (long[])row[PanopticColumnNames.PredictedAreas]);
+            CollectionAssert.AreEqual(direct.Segments.Select(s => s.Score).ToArray(), (float[])row[PanopticColumnNames.PredictedScores]);
             total += direct.Segments.Length;
         }
         Assert.IsGreaterThan(0, total, "the thresholds of 0 keep segments");
@@ -122,8 +123,8 @@ public sealed class PipelineTests
         {
             using var image = MLImage.CreateFromFile(_paths[i]);
             var direct = _predictor.PredictPanoptic(image);
-            CollectionAssert.AreEqual(direct.SegmentIds.Select(v => (uint)v).ToArray(), (uint[])_batch[i][SegmentationColumnNames.SegmentMap], $"image {i}");
-            CollectionAssert.AreEqual(direct.Segments.Select(s => s.CategoryId + 1).ToArray(), (int[])_batch[i][SegmentationColumnNames.SegmentCategoryIds], $"image {i}");
+            CollectionAssert.AreEqual(direct.SegmentIds.Select(v => (uint)v).ToArray(), (uint[])_batch[i][PanopticColumnNames.PredictedSegmentMap], $"image {i}");
+            CollectionAssert.AreEqual(direct.Segments.Select(s => SmallLabels[s.CategoryId].Id).ToArray(), (int[])_batch[i][PanopticColumnNames.PredictedCategoryIds], $"image {i}");
         }
     }
 
@@ -136,31 +137,34 @@ public sealed class PipelineTests
         var data = Paths(ml, [path]);
         var instances = Load(ml).Append(ml.Transforms.SegmentInstances(new SegmentInstancesOptions { ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels, TopK = 7 }))
             .Fit(data).Transform(data);
-        var semantic = Load(ml).Append(ml.Transforms.SegmentSemantic(new SegmentSemanticOptions { ModelPath = SmallModel, InputHeight = 96, InputWidth = 160 })).Fit(data).Transform(data);
+        var semantic = Load(ml).Append(ml.Transforms.SegmentSemantic(new SegmentSemanticOptions { ModelPath = SmallModel, InputHeight = 96, InputWidth = 160, Labels = SmallLabels }))
+            .Fit(data).Transform(data);
 
-        var row = Rows(instances, "class_queries_logits", "masks_queries_logits", SegmentationColumnNames.InstanceCategoryIds,
-            SegmentationColumnNames.InstanceScores, SegmentationColumnNames.InstanceMasks, SegmentationColumnNames.InstanceBoxes)[0];
+        var row = Rows(instances, "class_queries_logits", "masks_queries_logits", PanopticColumnNames.PredictedInstanceCategoryIds,
+            PanopticColumnNames.PredictedInstanceScores, PanopticColumnNames.PredictedInstanceMasks, PanopticColumnNames.PredictedInstanceBoxes)[0];
         var classes = (float[])row["class_queries_logits"];
         var masks = (float[])row["masks_queries_logits"];
         var geometry = ScoringCore.LetterboxGeometry(90, 150, new ScoringSettings { InputHeight = 96, InputWidth = 160 });
         Assert.AreEqual(new ImageGeometry(96, 160, 96, 160, 90, 150), geometry, "150×90 scales up to fill 160×96");
         var expected = Mask2FormerPostProcessor.Instances(new Mask2FormerLogits(classes, masks, 12, 10, 24, 40), geometry, new InstanceOptions { TopK = 7 });
         Assert.HasCount(7, expected.Instances);
-        CollectionAssert.AreEqual(expected.Instances.Select(p => p.ClassId + 1).ToArray(), (int[])row[SegmentationColumnNames.InstanceCategoryIds]);
-        CollectionAssert.AreEqual(expected.Instances.Select(p => p.Score).ToArray(), (float[])row[SegmentationColumnNames.InstanceScores]);
-        var rles = (ReadOnlyMemory<char>[])row[SegmentationColumnNames.InstanceMasks];
+        CollectionAssert.AreEqual(expected.Instances.Select(p => SmallLabels[p.ClassId].Id).ToArray(), (int[])row[PanopticColumnNames.PredictedInstanceCategoryIds]);
+        CollectionAssert.AreEqual(expected.Instances.Select(p => p.Score).ToArray(), (float[])row[PanopticColumnNames.PredictedInstanceScores]);
+        var rles = (ReadOnlyMemory<char>[])row[PanopticColumnNames.PredictedInstanceMasks];
         for (var i = 0; i < rles.Length; i++)
         {
             var decoded = CocoRle.FromCompressedString(rles[i].ToString(), 90, 150).DecodeRowMajor();
             CollectionAssert.AreEqual(expected.Instances[i].Mask.ToBytes(), decoded, $"mask {i}");
         }
-        var boxes = (float[])row[SegmentationColumnNames.InstanceBoxes];
+        var boxes = (float[])row[PanopticColumnNames.PredictedInstanceBoxes];
         Assert.AreEqual(expected.Instances[0].Box.Width, (int)boxes[2]);
 
-        var semanticRow = Rows(semantic, "class_queries_logits", "masks_queries_logits", SegmentationColumnNames.ClassMap)[0];
+        var semanticRow = Rows(semantic, "class_queries_logits", "masks_queries_logits", PanopticColumnNames.PredictedSemanticMap)[0];
         var expectedSemantic = Mask2FormerPostProcessor.Semantic(
             new Mask2FormerLogits((float[])semanticRow["class_queries_logits"], (float[])semanticRow["masks_queries_logits"], 12, 10, 24, 40), geometry);
-        CollectionAssert.AreEqual(expectedSemantic.ClassMap.Select(c => (uint)c).ToArray(), (uint[])semanticRow[SegmentationColumnNames.ClassMap]);
+        // The semantic map holds each class's category id, as the panoptic and instance columns do.
+        CollectionAssert.AreEqual(expectedSemantic.ClassMap.Select(c => (uint)SmallLabels[c].Id).ToArray(), (uint[])semanticRow[PanopticColumnNames.PredictedSemanticMap]);
+        Assert.IsGreaterThan(1, expectedSemantic.ClassMap.Distinct().Count(), "the case must use several classes");
     }
 
     [TestMethod]
@@ -186,11 +190,11 @@ public sealed class PipelineTests
         // The prefix renames every output and survives the reload.
         foreach (var view in new[] { before, after })
         {
-            Assert.IsNull(view.Schema.GetColumnOrNull(SegmentationColumnNames.SegmentMap));
-            Assert.IsNotNull(view.Schema.GetColumnOrNull("Pred" + SegmentationColumnNames.SegmentMap));
+            Assert.IsNull(view.Schema.GetColumnOrNull(PanopticColumnNames.PredictedSegmentMap));
+            Assert.IsNotNull(view.Schema.GetColumnOrNull("Pred" + PanopticColumnNames.PredictedSegmentMap));
         }
-        string[] columns = [.. new[] { SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentCategoryIds,
-            SegmentationColumnNames.SegmentScores, SegmentationColumnNames.SegmentBoxes }.Select(c => "Pred" + c)];
+        string[] columns = [.. new[] { PanopticColumnNames.PredictedSegmentMap, PanopticColumnNames.PredictedSegmentIds, PanopticColumnNames.PredictedCategoryIds,
+            PanopticColumnNames.PredictedScores, PanopticColumnNames.PredictedBoxes }.Select(c => "Pred" + c)];
         var rowsBefore = Rows(before, columns);
         var rowsAfter = Rows(after, columns);
         Assert.HasCount(paths.Length, rowsAfter);
@@ -203,8 +207,8 @@ public sealed class PipelineTests
         for (var i = 0; i < paths.Length; i++)
         {
             var prediction = engine.Predict(new ImageInput { ImagePath = paths[i] });
-            CollectionAssert.AreEqual((uint[])rowsBefore[i]["Pred" + SegmentationColumnNames.SegmentMap], prediction.PredSegmentMap, $"image {i}");
-            CollectionAssert.AreEqual((float[])rowsBefore[i]["Pred" + SegmentationColumnNames.SegmentBoxes], prediction.PredSegmentBoxes, $"image {i}");
+            CollectionAssert.AreEqual((uint[])rowsBefore[i]["Pred" + PanopticColumnNames.PredictedSegmentMap], prediction.PredPredictedSegmentMap, $"image {i}");
+            CollectionAssert.AreEqual((float[])rowsBefore[i]["Pred" + PanopticColumnNames.PredictedBoxes], prediction.PredPredictedBoxes, $"image {i}");
         }
     }
 
@@ -232,7 +236,7 @@ public sealed class PipelineTests
                     {
                         var i = (t + k + round) % _paths.Length;
                         var prediction = engine.Predict(new ImageInput { ImagePath = _paths[i] });
-                        if (!prediction.SegmentMap.AsSpan().SequenceEqual((uint[])_batch[i][SegmentationColumnNames.SegmentMap]))
+                        if (!prediction.SegmentMap.AsSpan().SequenceEqual((uint[])_batch[i][PanopticColumnNames.PredictedSegmentMap]))
                             failures.Enqueue($"round {round}, thread {t}: image {i} differs from batch scoring");
                     }
                 }
@@ -256,19 +260,19 @@ public sealed class PipelineTests
             results[k] = pool.Predict(new ImageInput { ImagePath = _paths[k % _paths.Length] }).SegmentMap);
         pool.Dispose();
         for (var k = 0; k < results.Length; k++)
-            CollectionAssert.AreEqual((uint[])_batch[k % _paths.Length][SegmentationColumnNames.SegmentMap], results[k], $"call {k}");
+            CollectionAssert.AreEqual((uint[])_batch[k % _paths.Length][PanopticColumnNames.PredictedSegmentMap], results[k], $"call {k}");
         Assert.ThrowsExactly<ObjectDisposedException>(() => pool.Predict(new ImageInput { ImagePath = _paths[0] }));
 
         // The pool did not own the model: it still scores, and the same.
-        var again = Vectors<uint>(_panoptic.Transform(_data), SegmentationColumnNames.SegmentMap);
-        for (var i = 0; i < _paths.Length; i++) CollectionAssert.AreEqual((uint[])_batch[i][SegmentationColumnNames.SegmentMap], again[i]);
+        var again = Vectors<uint>(_panoptic.Transform(_data), PanopticColumnNames.PredictedSegmentMap);
+        for (var i = 0; i < _paths.Length; i++) CollectionAssert.AreEqual((uint[])_batch[i][PanopticColumnNames.PredictedSegmentMap], again[i]);
     }
 
     private sealed class PrefixedRow
     {
-        public uint[] PredSegmentMap { get; set; } = [];
+        public uint[] PredPredictedSegmentMap { get; set; } = [];
 
-        public float[] PredSegmentBoxes { get; set; } = [];
+        public float[] PredPredictedBoxes { get; set; } = [];
     }
 
     internal static void AssertClose(float[] expected, float[] actual, double tolerance)

@@ -10,9 +10,9 @@ internal static class ScoringTestData
 
     public static string SmallIo => Path.Combine(TestPaths.Reference, "model", "small_io.safetensors");
 
-    /// <summary>The reference model's label layout: classes 0-5 things, 6-9 stuff; ids 1…10.</summary>
+    /// <summary>The reference model's label layout: classes 0-5 things, 6-9 stuff; dataset ids with gaps, as COCO's.</summary>
     public static IReadOnlyList<Mask2FormerLabel> SmallLabels { get; } =
-        Enumerable.Range(0, 10).Select(i => new Mask2FormerLabel(i + 1, "c" + i, i < 6)).ToArray();
+        new[] { 1, 2, 7, 11, 12, 20, 33, 90, 91, 200 }.Select((id, i) => new Mask2FormerLabel(id, "c" + i, i < 6)).ToArray();
 
     public sealed class ImageInput
     {

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -55,9 +56,9 @@ public sealed class ExportedModelScoringTests
                     ObjectMaskThreshold = 0.0, OverlapThreshold = 0.5,
                 }));
             var scored = pipeline.Fit(data).Transform(data);
-            var map = scored.GetColumn<VBuffer<uint>>(SegmentationColumnNames.SegmentMap).Single().DenseValues().ToArray();
-            var ids = scored.GetColumn<VBuffer<uint>>(SegmentationColumnNames.SegmentIds).Single().DenseValues().ToArray();
-            var categories = scored.GetColumn<VBuffer<int>>(SegmentationColumnNames.SegmentCategoryIds).Single().DenseValues().ToArray();
+            var map = scored.GetColumn<VBuffer<uint>>(PanopticColumnNames.PredictedSegmentMap).Single().DenseValues().ToArray();
+            var ids = scored.GetColumn<VBuffer<uint>>(PanopticColumnNames.PredictedSegmentIds).Single().DenseValues().ToArray();
+            var categories = scored.GetColumn<VBuffer<int>>(PanopticColumnNames.PredictedCategoryIds).Single().DenseValues().ToArray();
             return (map, ids, categories);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.OnnxRuntime;
@@ -92,7 +93,7 @@ public sealed class OnnxExportParityTests
         var path = Path.Combine(TestPaths.NewTempFolder(), "small.onnx");
         var report = Mask2FormerOnnxExporter.Export(Network, path, new OnnxExportOptions
         {
-            IsThing = Enumerable.Range(0, 10).Select(i => i < 6).ToArray(),
+            Labels = Enumerable.Range(0, 10).Select(i => new Mask2FormerLabel(i + 1, Network.Config.Labels[i], i < 6)).ToArray(),
         });
         TestContext.WriteLine($"nodes {report.Nodes}, initializers {report.Initializers}, {report.Bytes} bytes");
         // The PyTorch export of the same model has 11,846 nodes (small_onnx_report.json).

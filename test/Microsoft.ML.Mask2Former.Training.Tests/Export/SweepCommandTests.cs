@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -17,7 +18,7 @@ public sealed class SweepCommandTests
         var folder = TestPaths.NewTempFolder();
         var model = Path.Combine(folder, "model.onnx");
         using (var network = new Mask2FormerForUniversalSegmentation(Presets.Small(7)))
-            Mask2FormerOnnxExporter.Export(network, model, new OnnxExportOptions { FixedHeight = 64, FixedWidth = 64, IsThing = SyntheticPanopticDataset.Categories.Select(c => c.IsThing).ToArray() });
+            Mask2FormerOnnxExporter.Export(network, model, new OnnxExportOptions { FixedHeight = 64, FixedWidth = 64, Labels = SyntheticPanopticDataset.Categories.Select(c => new Mask2FormerLabel(c.Id, c.Name, c.IsThing)).ToArray() });
         var val = Path.Combine(folder, "val");
         SyntheticPanopticDataset.Generate(val, new SyntheticPanopticOptions { ImageCount = 3, Width = 64, Height = 64, Seed = 4 });
         var output = Path.Combine(folder, "sweep");

@@ -22,7 +22,7 @@ public sealed class FromScratchGradientTests
         var folder = TestPaths.NewTempFolder();
         SyntheticPanopticDataset.Generate(folder, new SyntheticPanopticOptions { ImageCount = 2, Width = 96, Height = 96, Seed = 3 });
         var set = CocoPanopticTrainingSet.Open(folder);
-        var config = Mask2FormerTrainer.WithLabels(Presets.Small(), set.Labels);
+        var config = Mask2FormerTrainer.WithDataCategories(Presets.Small(), set);
         using var network = new Mask2FormerForUniversalSegmentation(config);
         network.train();
         // Scale 0.5: the image fills a quarter of the 128×128 input, the rest is zero padding.

@@ -26,17 +26,13 @@ public sealed class PanopticEstimatorTests
         Assert.IsTrue(File.Exists(estimator.OnnxPath), "the trained network was exported");
         Assert.AreEqual(6, estimator.LastResult!.Steps);
         var scored = model.Transform(data);
-        var predicted = Mask2FormerPanopticEstimator.OutputColumnPrefix + SegmentationColumnNames.SegmentMap;
-        Assert.IsNotNull(scored.Schema.GetColumnOrNull(predicted));
+        Assert.IsNotNull(scored.Schema.GetColumnOrNull(PanopticColumnNames.PredictedSegmentMap));
         Assert.IsNotNull(scored.Schema.GetColumnOrNull(PanopticColumnNames.SegmentMap), "the ground truth stays beside the predictions");
 
-        var metrics = ml.PanopticSegmentation().Evaluate(scored, data.Categories,
-            predictedSegmentMapColumnName: predicted,
-            predictedSegmentIdsColumnName: Mask2FormerPanopticEstimator.OutputColumnPrefix + SegmentationColumnNames.SegmentIds,
-            predictedCategoryIdsColumnName: Mask2FormerPanopticEstimator.OutputColumnPrefix + SegmentationColumnNames.SegmentCategoryIds);
+        var metrics = ml.PanopticSegmentation().Evaluate(scored, data.Categories);
         Assert.AreEqual(6L, metrics.ImageCount);
-        Assert.IsTrue(metrics.PerClass.Count == SyntheticPanopticDataset.Categories.Count);
-        Assert.IsGreaterThan(0L, scored.GetColumn<VBuffer<uint>>(predicted).First().Length);
+        Assert.HasCount(SyntheticPanopticDataset.Categories.Count, metrics.PerClass);
+        Assert.IsGreaterThan(0L, scored.GetColumn<VBuffer<uint>>(PanopticColumnNames.PredictedSegmentMap).First().Length);
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -28,6 +29,24 @@ internal static class TrainingFixtures
     {
         var folder = TestPaths.NewTempFolder();
         SyntheticPanopticDataset.Generate(folder, new SyntheticPanopticOptions { ImageCount = images, Width = size, Height = size, MaxThingsPerImage = maxThings, Seed = seed });
+        return folder;
+    }
+
+    /// <summary>
+    /// A synthetic data set whose category ids have gaps and whose JSON lists categories neither in
+    /// id order nor things first, as real data sets do (COCO: ids 1–200 for 133 categories): things
+    /// circle 1, square 2, triangle 7, cross 9; stuff sky 20, grass 33, sand 51.
+    /// </summary>
+    public static string SyntheticWithGappedIds(SyntheticPanopticOptions options)
+    {
+        var folder = TestPaths.NewTempFolder();
+        var generated = SyntheticPanopticDataset.Generate(folder, options);
+        var newId = new Dictionary<int, int> { [1] = 1, [2] = 2, [3] = 7, [4] = 9, [5] = 20, [6] = 33, [7] = 51 };
+        int[] order = [20, 7, 1, 33, 2, 9, 51];
+        var categories = generated.Categories.Select(c => c with { Id = newId[c.Id] }).OrderBy(c => Array.IndexOf(order, c.Id)).ToArray();
+        var annotations = generated.Annotations
+            .Select(a => a with { Segments = a.Segments.Select(s => s with { CategoryId = newId[s.CategoryId] }).ToArray() }).ToArray();
+        new CocoPanopticDataset(generated.Images, annotations, categories).Save(Path.Combine(folder, SyntheticPanopticDataset.AnnotationsFile));
         return folder;
     }
 

@@ -1,0 +1,120 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
+using Microsoft.ML.Mask2Former.Formats;
+
+namespace Microsoft.ML.Mask2Former.Evaluation;
+
+/// <summary>
+/// Instance segmentation operations of an <see cref="MLContext"/>, reached through
+/// <c>mlContext.InstanceSegmentation()</c>: COCO box or mask AP of an <see cref="IDataView"/> that
+/// holds panoptic ground truth and instance predictions side by side
+/// (<c>LoadFromCocoPanoptic → LoadImages → SegmentInstances</c>).
+/// </summary>
+/// <remarks>
+/// The ground-truth instances are the thing segments of the panoptic ground truth, as panopticapi's
+/// <c>panoptic2detection_coco_format</c> converter makes them: one annotation per segment whose
+/// category is a thing, its mask the segment's pixels, its box the mask's extent, its area the
+/// JSON <c>area</c> (else the pixel count), crowd as flagged. Every category of the list is a COCO
+/// category, so detections of stuff categories count nowhere (their AP is −1 and left out of the
+/// averages, as pycocotools does for categories without ground truth). The numbers are then those
+/// of pycocotools' <c>COCOeval</c> (<see cref="InstanceEvaluator"/>). Detections are held in memory
+/// as RLE until the evaluation, as COCOeval needs all of them at once.
+/// </remarks>
+public sealed class InstanceSegmentationCatalog
+{
+    internal InstanceSegmentationCatalog(MLContext context) => Context = context;
+
+    /// <summary>The context this catalog belongs to.</summary>
+    public MLContext Context { get; }
+
+    /// <summary>Computes COCO AP (the 12 <c>COCOeval</c> stats) over the rows of <paramref name="data"/>, one image per row.</summary>
+    /// <param name="data">Rows holding panoptic ground truth and instance predictions.</param>
+    /// <param name="categories">The category list with thing flags (a <see cref="CocoPanopticDataView"/> carries its own).</param>
+    /// <param name="options">Box or mask AP, threads and columns; <see langword="null"/> for mask AP over the names of <see cref="PanopticColumnNames"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (the message names it).</exception>
+    /// <exception cref="DataFormatException">A row is inconsistent (vector lengths, mask sizes, corrupt RLE, unknown category); the message names the image.</exception>
+    public InstanceSegmentationMetrics Evaluate(IDataView data, IReadOnlyList<CocoPanopticCategory> categories, InstanceEvaluationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(categories);
+        var o = options ?? new InstanceEvaluationOptions();
+        var s = data.Schema;
+        var truth = new GroundTruthReader(s, o);
+        var heightCol = SchemaChecks.Require(s, "image height", o.HeightColumnName, NumberDataViewType.Int32, false);
+        var widthCol = SchemaChecks.Require(s, "image width", o.WidthColumnName, NumberDataViewType.Int32, false);
+        var catCol = SchemaChecks.Require(s, "predicted category ids", o.PredictedCategoryIdsColumnName, NumberDataViewType.Int32, true);
+        var scoreCol = SchemaChecks.Require(s, "predicted scores", o.PredictedScoresColumnName, NumberDataViewType.Single, true);
+        var boxCol = SchemaChecks.Require(s, "predicted boxes", o.PredictedBoxesColumnName, NumberDataViewType.Single, true);
+        var maskCol = SchemaChecks.Require(s, "predicted masks", o.PredictedMasksColumnName, TextDataViewType.Instance, true);
+        var thing = categories.ToDictionary(c => c.Id, c => c.IsThing);
+
+        var images = new List<CocoImage>();
+        var annotations = new List<CocoInstanceAnnotation>();
+        var detections = new List<CocoDetection>();
+        using (var cursor = data.GetRowCursor(truth.Columns.Concat([heightCol, widthCol, catCol, scoreCol, boxCol, maskCol])))
+        {
+            truth.Bind(cursor);
+            var getHeight = cursor.GetGetter<int>(heightCol);
+            var getWidth = cursor.GetGetter<int>(widthCol);
+            var getCat = cursor.GetGetter<VBuffer<int>>(catCol);
+            var getScore = cursor.GetGetter<VBuffer<float>>(scoreCol);
+            var getBox = cursor.GetGetter<VBuffer<float>>(boxCol);
+            var getMask = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(maskCol);
+            int height = 0, width = 0;
+            VBuffer<int> cats = default;
+            VBuffer<float> scores = default, boxes = default;
+            VBuffer<ReadOnlyMemory<char>> masks = default;
+            while (cursor.MoveNext())
+            {
+                var imageId = truth.ImageId();
+                getHeight(ref height);
+                getWidth(ref width);
+                if (height < 1 || width < 1) throw new DataFormatException($"image size {height}x{width} is not positive", imageId: imageId);
+                images.Add(new CocoImage(imageId, "", width, height));
+                var segments = truth.Segments(imageId);
+                var map = truth.Map();
+                if (map.Length != (long)height * width)
+                    throw new DataFormatException($"the ground-truth map holds {map.Length} pixels, not {height}x{width}", imageId: imageId);
+                var rles = CocoRle.EncodeSegmentMap(map, height, width);
+                foreach (var segment in segments)
+                {
+                    if (!thing.TryGetValue(segment.CategoryId, out var isThing))
+                        throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", imageId: imageId, segmentId: segment.Id);
+                    if (!isThing) continue;
+                    var rle = rles.TryGetValue(segment.Id, out var r) ? r : CocoRle.FromCounts([(uint)((long)height * width)], height, width);
+                    annotations.Add(new CocoInstanceAnnotation(annotations.Count + 1, imageId, segment.CategoryId, segment.IsCrowd,
+                        segment.Area ?? rle.Area, rle.ToBoundingBox(), CocoSegmentation.FromRle(rle)));
+                }
+
+                getCat(ref cats);
+                getScore(ref scores);
+                getBox(ref boxes);
+                getMask(ref masks);
+                var n = cats.Length;
+                if (scores.Length != n || boxes.Length != 4 * n || masks.Length != n)
+                    throw new DataFormatException($"the prediction columns disagree: {n} categories, {scores.Length} scores, {boxes.Length} box numbers (4 per instance), {masks.Length} masks", imageId: imageId);
+                var catv = GroundTruthReader.Dense(cats);
+                var scorev = GroundTruthReader.Dense(scores);
+                var boxv = GroundTruthReader.Dense(boxes);
+                var maskv = GroundTruthReader.Dense(masks);
+                for (var i = 0; i < n; i++)
+                {
+                    CocoRle mask;
+                    try
+                    {
+                        mask = CocoRle.FromCompressedString(maskv[i].ToString(), height, width);
+                    }
+                    catch (FormatException e)
+                    {
+                        throw new DataFormatException($"predicted mask {i} is not a COCO RLE of {height}x{width}: {e.Message}", imageId: imageId, inner: e);
+                    }
+                    double[] box = [boxv[4 * i], boxv[4 * i + 1], boxv[4 * i + 2], boxv[4 * i + 3]];
+                    detections.Add(new CocoDetection(imageId, catv[i], scorev[i], box, CocoSegmentation.FromRle(mask)));
+                }
+            }
+        }
+        var gt = new CocoInstancesDataset(images, annotations, categories.Select(c => new CocoInstanceCategory(c.Id, c.Name, c.Supercategory)).ToArray(),
+            "the panoptic ground truth");
+        return InstanceEvaluator.Evaluate(gt, detections, o.IouType, new InstanceEvaluatorOptions { Threads = o.Threads }, "the predicted instances");
+    }
+}
