@@ -64,28 +64,32 @@ public static class MmDetectionPostProcessor
             segmentOf[k] = created.Count;
         }
 
+        var values = new int[created.Count + 1];
+        values[0] = voidLabel;
+        for (var i = 0; i < created.Count; i++) values[i + 1] = created[i].Category + created[i].InstanceId * InstanceOffset;
         var pixels = votes.Height * votes.Width;
         var segmentIndex = new int[pixels];
-        if (created.Count > 0)
+        var map = new int[pixels];
+        if (created.Count == 0) map.AsSpan().Fill(voidLabel);
+        else
         {
+            var filter = options.FilterLowScore;
             for (var p = 0; p < pixels; p++)
             {
                 var s = segmentOf[votes.Owner[p]];
-                if (s != 0 && (!options.FilterLowScore || votes.OwnerSigmoid[p] >= 0.5f)) segmentIndex[p] = s;
+                // filter_low_score keeps a pixel only when its winner's probability is at least 0.5 (NaN is not).
+                if (s != 0 && filter && !(votes.OwnerSigmoid[p] >= 0.5f)) s = 0;
+                segmentIndex[p] = s;
+                map[p] = values[s];
             }
         }
         var (areas, boxes) = PixelMath.Regions(segmentIndex, votes.Height, votes.Width, created.Count);
-        var values = new int[created.Count + 1];
-        values[0] = voidLabel;
         var segments = ImmutableArray.CreateBuilder<MmDetectionPanopticSegment>(created.Count);
         for (var i = 0; i < created.Count; i++)
         {
             var (category, id, isThing, score, queries) = created[i];
-            values[i + 1] = category + id * InstanceOffset;
             segments.Add(new MmDetectionPanopticSegment(values[i + 1], category, id, isThing, score, areas[i + 1], boxes[i + 1], [.. queries]));
         }
-        var map = new int[pixels];
-        for (var p = 0; p < pixels; p++) map[p] = values[segmentIndex[p]];
         return new MmDetectionPanopticResult(votes.Height, votes.Width, voidLabel, PixelMath.Own(map), segmentIndex,
             segments.MoveToImmutable(), [.. votes.Kept]);
     }
