@@ -34,11 +34,19 @@ namespace Mask2Former.Cli.Commands
             var outFolder = new Option<DirectoryInfo>("--out-folder") { Description = "Folder for the segment-map PNGs (<stem>.png).", Required = true };
             var inputSize = new Option<string?>("--input-size") { Description = "Letterbox every image to HxW (needed by models exported at one size; default: the model's fixed size, else full resolution: shortest edge 800, max 1333)." };
             var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads (default: ONNX Runtime's choice)." };
+            var postProcessing = new Option<string?>("--post-processing")
+            {
+                Description = "Whose panoptic post-processing to reproduce: d2 (detectron2's Mask2Former) or mmdet (mmdetection's MaskFormerFusionHead, the post-processing of mmdetection checkpoints' published numbers). Default: the model's m2f.post_processing metadata, else d2.",
+            };
+            var filterLowScore = new Option<bool?>("--filter-low-score")
+            {
+                Description = "With mmdet: keep only segment pixels whose own mask probability is at least 0.5 (mmdetection's test_cfg filter_low_score; the ViT-Adapter configs set it). Default: the model's m2f.filter_low_score metadata, else false.",
+            };
             var overlay = new Option<DirectoryInfo?>("--overlay") { Description = "Also draw each image with its segments (category colours, boundaries, labels with scores) as <stem>_overlay.png in this folder." };
 
             var command = new Command("segment", "Panoptic segmentation of a folder of images with a Mask2Former ONNX model, written as COCO panoptic predictions (JSON + PNGs) that m2f eval panoptic reads.")
             {
-                model, labels, images, outJson, outFolder, inputSize, threads, overlay,
+                model, labels, images, outJson, outFolder, inputSize, threads, postProcessing, filterLowScore, overlay,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
             {
@@ -59,6 +67,9 @@ namespace Mask2Former.Cli.Commands
                     options.ObjectMaskThreshold = objectThreshold;
                     options.OverlapThreshold = overlapThreshold;
                 }
+                if (parse.GetValue(postProcessing) is { } mode)
+                    options.PostProcessing = PostProcessingModes.Parse(mode) ?? throw new ArgumentException($"--post-processing must be d2 or mmdet; found '{mode}'");
+                options.FilterLowScore = parse.GetValue(filterLowScore);
                 if (parse.GetValue(inputSize) is { } size)
                     (options.InputHeight, options.InputWidth) = CliArguments.ParseSize(size, "--input-size");
 

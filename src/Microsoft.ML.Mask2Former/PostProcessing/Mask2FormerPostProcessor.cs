@@ -30,173 +30,38 @@ public static class Mask2FormerPostProcessor
     {
         options ??= new PanopticOptions();
         var things = ThingSet(options.ThingClasses, logits.NumClasses, nameof(options.ThingClasses));
-        var probabilities = logits.ClassProbabilities();
-        var classes = logits.NumClasses;
-        var width = classes + 1;
-        var threshold = (float)options.ObjectMaskThreshold;
+        var votes = PanopticArgMax.Compute(logits, geometry, options.ObjectMaskThreshold);
+        var map = new int[votes.Height * votes.Width];
+        if (votes.Kept.Length == 0)
+            return new PanopticResult(votes.Height, votes.Width, PixelMath.Own(map), ImmutableArray<PanopticSegment>.Empty, ImmutableArray<int>.Empty);
 
-        var kept = new List<int>();
-        var keptScores = new List<float>();
-        var keptLabels = new List<int>();
-        for (var q = 0; q < logits.NumQueries; q++)
-        {
-            var row = probabilities.AsSpan(q * width, width);
-            var label = PixelMath.ArgMax(row);
-            var score = row[label];
-            if (label != classes && score > threshold)
-            {
-                kept.Add(q);
-                keptScores.Add(score);
-                keptLabels.Add(label);
-            }
-        }
-
-        var upsampler = new MaskUpsampler(logits.MaskHeight, logits.MaskWidth, geometry, toOutput: true);
-        var pixels = upsampler.PixelCount;
-        var map = new int[pixels];
-        if (kept.Count == 0)
-            return new PanopticResult(upsampler.Height, upsampler.Width, PixelMath.Own(map), ImmutableArray<PanopticSegment>.Empty, ImmutableArray<int>.Empty);
-
-        // ids = argmax_k(score_k · sigmoid_k) per pixel (first of equal maxima, first NaN wins);
-        // the winner's sigmoid and every query's area (sigmoid ≥ 0.5) are kept, not the planes.
-        var owner = new int[pixels];
-        var ownerSigmoid = new float[pixels];
-        var originalArea = new long[kept.Count];
-        var scores = keptScores.ToArray();
-        // The kept queries' logits, copied so that parallel bands can read them (spans cannot be captured).
-        var maskPixels = logits.MaskHeight * logits.MaskWidth;
-        var masks = new float[kept.Count * maskPixels];
-        for (var k = 0; k < kept.Count; k++) logits.Mask(kept[k]).CopyTo(masks.AsSpan(k * maskPixels, maskPixels));
-        var planeWidth = upsampler.Width;
-        var bands = RowBands(upsampler.Height, planeWidth);
-        void Band(int band)
-        {
-            var (rowStart, rowEnd) = bands[band];
-            var offset = rowStart * planeWidth;
-            var length = (rowEnd - rowStart) * planeWidth;
-            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(2 * length);
-            try
-            {
-                var plane = buffer.AsSpan(0, length);
-                var best = buffer.AsSpan(length, length);
-                var ids = owner.AsSpan(offset, length);
-                var ownSigmoid = ownerSigmoid.AsSpan(offset, length);
-                for (var k = 0; k < kept.Count; k++)
-                {
-                    upsampler.UpsampleRows(masks.AsSpan(k * maskPixels, maskPixels), rowStart, rowEnd, plane);
-                    var area = ArgMaxStep(plane, scores[k], k, best, ids, ownSigmoid);
-                    Interlocked.Add(ref originalArea[k], area);
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-            }
-        }
-        if (bands.Length == 1) Band(0);
-        else Parallel.For(0, bands.Length, Band);
-
-        var maskArea = new long[kept.Count];
-        var visibleArea = new long[kept.Count];
-        for (var p = 0; p < pixels; p++)
-        {
-            var k = owner[p];
-            maskArea[k]++;
-            if (ownerSigmoid[p] >= 0.5f) visibleArea[k]++;
-        }
-
-        var segmentOf = new int[kept.Count];
+        var segmentOf = new int[votes.Kept.Length];
         var stuffSegment = new Dictionary<int, int>();
         var created = new List<(int Category, bool IsThing, float Score, List<int> Queries)>();
-        for (var k = 0; k < kept.Count; k++)
+        for (var k = 0; k < votes.Kept.Length; k++)
         {
-            var label = keptLabels[k];
+            var label = votes.Labels[k];
             var isThing = things.Contains(label);
-            if (!(maskArea[k] > 0 && originalArea[k] > 0 && visibleArea[k] > 0)) continue;
-            if ((double)maskArea[k] / originalArea[k] < options.OverlapThreshold) continue;
+            if (!(votes.MaskArea[k] > 0 && votes.OriginalArea[k] > 0 && votes.VisibleArea[k] > 0)) continue;
+            if ((double)votes.MaskArea[k] / votes.OriginalArea[k] < options.OverlapThreshold) continue;
             if (!isThing && stuffSegment.TryGetValue(label, out var existing))
             {
                 segmentOf[k] = existing;
-                created[existing - 1].Queries.Add(kept[k]);
+                created[existing - 1].Queries.Add(votes.Kept[k]);
                 continue;
             }
-            created.Add((label, isThing, keptScores[k], new List<int> { kept[k] }));
+            created.Add((label, isThing, votes.Scores[k], new List<int> { votes.Kept[k] }));
             segmentOf[k] = created.Count;
             if (!isThing) stuffSegment[label] = created.Count;
         }
 
-        for (var p = 0; p < pixels; p++)
+        for (var p = 0; p < map.Length; p++)
         {
-            var k = owner[p];
-            if (segmentOf[k] != 0 && ownerSigmoid[p] >= 0.5f) map[p] = segmentOf[k];
+            var k = votes.Owner[p];
+            if (segmentOf[k] != 0 && votes.OwnerSigmoid[p] >= 0.5f) map[p] = segmentOf[k];
         }
-        return new PanopticResult(upsampler.Height, upsampler.Width, PixelMath.Own(map),
-            BuildSegments(map, upsampler.Height, upsampler.Width, created), [.. kept]);
-    }
-
-    /// <summary>Pixels per parallel band of output rows; planes smaller than two bands run on one thread.</summary>
-    private const int BandPixels = 1 << 16;
-
-    private static (int Start, int End)[] RowBands(int height, int width)
-    {
-        var rowsPerBand = Math.Max(1, BandPixels / Math.Max(1, width));
-        var count = (height + rowsPerBand - 1) / rowsPerBand;
-        if (count < 2 || Environment.ProcessorCount == 1) return [(0, height)];
-        var bands = new (int, int)[count];
-        for (var i = 0; i < count; i++) bands[i] = (i * rowsPerBand, Math.Min(height, (i + 1) * rowsPerBand));
-        return bands;
-    }
-
-    /// <summary>
-    /// One kept query's step of the per-pixel argmax over <c>score · sigmoid(logit)</c>: the logits
-    /// in <paramref name="plane"/> become sigmoids, and a pixel moves to query <paramref name="k"/>
-    /// when <see cref="PixelMath.Replaces"/> says so (query 0 takes every pixel). Returns the number
-    /// of pixels whose sigmoid is at least 0.5. Vectorised; bit-identical to the scalar rule.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static long ArgMaxStep(Span<float> plane, float score, int k, Span<float> best, Span<int> owner, Span<float> ownerSigmoid)
-    {
-        long area = 0;
-        var i = 0;
-        var n = plane.Length;
-        var vScore = new Vector<float>(score);
-        var vK = new Vector<int>(k);
-        var half = new Vector<float>(0.5f);
-        var areaLanes = Vector<int>.Zero;
-        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
-        {
-            var sig = TorchFloat.Sigmoid(new Vector<float>(plane[i..]));
-            var value = vScore * sig;
-            areaLanes -= Vector.GreaterThanOrEqual(sig, half);
-            if (k == 0)
-            {
-                value.CopyTo(best[i..]);
-                sig.CopyTo(ownerSigmoid[i..]);
-                Vector<int>.Zero.CopyTo(owner[i..]);
-                continue;
-            }
-            var current = new Vector<float>(best[i..]);
-            // Replaces: the current best is not NaN, and the value is NaN or greater.
-            var replace = Vector.Equals(current, current)
-                & (~Vector.Equals(value, value) | Vector.GreaterThan(value, current));
-            Vector.ConditionalSelect(replace, value, current).CopyTo(best[i..]);
-            Vector.ConditionalSelect(replace, sig, new Vector<float>(ownerSigmoid[i..])).CopyTo(ownerSigmoid[i..]);
-            Vector.ConditionalSelect(replace, vK, new Vector<int>(owner[i..])).CopyTo(owner[i..]);
-        }
-        for (var l = 0; l < Vector<int>.Count; l++) area += areaLanes[l];
-        for (; i < n; i++)
-        {
-            var sig = TorchFloat.Sigmoid(plane[i]);
-            var value = score * sig;
-            if (sig >= 0.5f) area++;
-            if (k == 0 || PixelMath.Replaces(value, best[i]))
-            {
-                best[i] = value;
-                ownerSigmoid[i] = sig;
-                owner[i] = k;
-            }
-        }
-        return area;
+        return new PanopticResult(votes.Height, votes.Width, PixelMath.Own(map),
+            BuildSegments(map, votes.Height, votes.Width, created), [.. votes.Kept]);
     }
 
     private static ImmutableArray<PanopticSegment> BuildSegments(int[] map, int height, int width, List<(int Category, bool IsThing, float Score, List<int> Queries)> created)
@@ -277,7 +142,7 @@ public static class Mask2FormerPostProcessor
                 System.Buffers.ArrayPool<float>.Shared.Return(buffer);
             }
         }
-        if (queries.Length > 1 && (long)pixels * queries.Length >= 2 * BandPixels) Parallel.For(0, queries.Length, One);
+        if (queries.Length > 1 && (long)pixels * queries.Length >= 2 * PanopticArgMax.BandPixels) Parallel.For(0, queries.Length, One);
         else for (var i = 0; i < queries.Length; i++) One(i);
         var byQuery = new Dictionary<int, (InstanceMask, PixelBox, float)>(queries.Length);
         for (var i = 0; i < queries.Length; i++) byQuery[queries[i]] = results[i];

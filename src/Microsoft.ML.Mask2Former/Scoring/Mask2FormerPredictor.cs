@@ -58,14 +58,14 @@ public sealed class Mask2FormerPredictor : IDisposable
     public PanopticResult PredictPanoptic(MLImage image)
     {
         var (classes, masks, geometry, settings) = Run(image);
-        return Mask2FormerPostProcessor.Panoptic(ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth), geometry, _settings.PanopticOptions());
+        return _settings.Panoptic(ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth), geometry);
     }
 
     /// <summary>Instance segmentation of one image at its own size. Class ids are indices into <see cref="Labels"/>.</summary>
     public InstanceResult PredictInstances(MLImage image)
     {
         var (classes, masks, geometry, settings) = Run(image);
-        return Mask2FormerPostProcessor.Instances(ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth), geometry, _settings.InstanceOptions());
+        return _settings.Instances(ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth), geometry);
     }
 
     /// <summary>Semantic segmentation of one image at its own size.</summary>

@@ -29,4 +29,13 @@ public sealed class Mask2FormerPredictorOptions : SegmentationOptions
 
     /// <summary>Semantic: see <see cref="SegmentSemanticOptions.PostProcessBeforeInference"/>. Default <see langword="false"/>.</summary>
     public bool PostProcessBeforeInference { get; set; }
+
+    /// <summary>
+    /// Panoptic and instances: see <see cref="SegmentPanopticOptions.PostProcessing"/>. Semantic
+    /// post-processing is always detectron2's (mmdetection 2.25's fusion head has none).
+    /// </summary>
+    public PostProcessingMode? PostProcessing { get; set; }
+
+    /// <summary>Panoptic, mmdetection only: see <see cref="SegmentPanopticOptions.FilterLowScore"/>.</summary>
+    public bool? FilterLowScore { get; set; }
 }

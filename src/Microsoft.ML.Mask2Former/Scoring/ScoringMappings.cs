@@ -45,14 +45,14 @@ internal static class ScoringMappings
     public static void Panoptic(LogitsRow input, PanopticRow output)
     {
         var (settings, geometry) = Prepare(input);
-        var result = Mask2FormerPostProcessor.Panoptic(Logits(input, settings), geometry, settings.PanopticOptions());
+        var result = settings.Panoptic(Logits(input, settings), geometry);
         Fill(output, result, settings);
     }
 
     public static void Instances(LogitsRow input, InstancesRow output)
     {
         var (settings, geometry) = Prepare(input);
-        var result = Mask2FormerPostProcessor.Instances(Logits(input, settings), geometry, settings.InstanceOptions());
+        var result = settings.Instances(Logits(input, settings), geometry);
         Fill(output, result, settings);
     }
 

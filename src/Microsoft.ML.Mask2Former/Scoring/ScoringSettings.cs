@@ -27,6 +27,8 @@ internal sealed class ScoringSettings
     public bool ThingClassesOnly { get; init; }
     public bool PostProcessBeforeInference { get; init; }
     public int NumClasses { get; init; }
+    public PostProcessingMode PostProcessing { get; init; }
+    public bool FilterLowScore { get; init; }
 
     /// <summary>Mask logit size; 0 when the model leaves it open (then taken from the logits' length).</summary>
     public int MaskHeight { get; init; }
@@ -47,11 +49,30 @@ internal sealed class ScoringSettings
 
     public SemanticOptions SemanticOptions() => new() { PostProcessBeforeInference = PostProcessBeforeInference };
 
+    public MmDetectionOptions MmDetectionOptions() => new()
+    {
+        ObjectMaskThreshold = ObjectMaskThreshold,
+        IouThreshold = OverlapThreshold,
+        FilterLowScore = FilterLowScore,
+        MaxPerImage = TopK,
+        ThingClasses = ThingClasses(),
+    };
+
+    /// <summary>Panoptic post-processing in the mode of these settings, as segment ids 1 … n.</summary>
+    public PanopticResult Panoptic(in Mask2FormerLogits logits, ImageGeometry geometry) => PostProcessing == PostProcessingMode.MmDetection
+        ? MmDetectionPostProcessor.Panoptic(logits, geometry, MmDetectionOptions()).ToPanopticResult()
+        : Mask2FormerPostProcessor.Panoptic(logits, geometry, PanopticOptions());
+
+    /// <summary>Instance post-processing in the mode of these settings (mmdetection: things only, <c>max_per_image</c> = top-k).</summary>
+    public InstanceResult Instances(in Mask2FormerLogits logits, ImageGeometry geometry) => PostProcessing == PostProcessingMode.MmDetection
+        ? MmDetectionPostProcessor.Instances(logits, geometry, MmDetectionOptions())
+        : Mask2FormerPostProcessor.Instances(logits, geometry, InstanceOptions());
+
     public double[] ToConfig() =>
     [
         LayoutVersion, InputHeight, InputWidth, Mean[0], Mean[1], Mean[2], Std[0], Std[1], Std[2],
         ObjectMaskThreshold, OverlapThreshold, TopK, ThingClassesOnly ? 1 : 0, PostProcessBeforeInference ? 1 : 0,
-        NumClasses, MaskHeight, MaskWidth, 0,
+        NumClasses, MaskHeight, MaskWidth, PostProcessingModes.ToCode(PostProcessing, FilterLowScore),
     ];
 
     /// <summary>Category id and thing flag of every class: [id_0 … id_{K−1}, thing_0 … thing_{K−1}].</summary>
@@ -74,6 +95,8 @@ internal sealed class ScoringSettings
         var k = (int)config[14];
         if (withLabels && labels.Length != 2 * k)
             throw new InvalidOperationException($"the m2f.Labels column holds {labels.Length} values; {k} classes need {2 * k}.");
+        // Slot 17 was always 0 before it named the post-processing: older models read as detectron2.
+        var (postProcessing, filterLowScore) = PostProcessingModes.FromCode(config[17]);
         var list = ImmutableArray.CreateBuilder<Mask2FormerLabel>(withLabels ? k : 0);
         if (withLabels)
             for (var i = 0; i < k; i++) list.Add(new Mask2FormerLabel((int)labels[i], "", labels[k + i] != 0));
@@ -91,6 +114,8 @@ internal sealed class ScoringSettings
             NumClasses = k,
             MaskHeight = (int)config[15],
             MaskWidth = (int)config[16],
+            PostProcessing = postProcessing,
+            FilterLowScore = filterLowScore,
             Labels = list.MoveToImmutable(),
         };
     }
@@ -139,6 +164,7 @@ internal sealed class ScoringSettings
         double objectThreshold = 0.8, overlapThreshold = 0.8;
         int topK = 100;
         bool thingOnly = false, before = false;
+        (PostProcessingMode Mode, bool FilterLowScore) postProcessing = (PostProcessingMode.Detectron2, false);
         switch (options)
         {
             case SegmentPanopticOptions p:
@@ -146,11 +172,13 @@ internal sealed class ScoringSettings
                 overlapThreshold = p.OverlapThreshold ?? model.MetadataNumber("m2f.overlap_threshold", source) ?? 0.8;
                 if (!double.IsFinite(objectThreshold) || !double.IsFinite(overlapThreshold))
                     throw new ArgumentException("the thresholds must be finite numbers.");
+                postProcessing = PostProcessingModes.Resolve(p.PostProcessing, p.FilterLowScore, model, source);
                 break;
             case SegmentInstancesOptions i:
                 if (i.TopK < 1) throw new ArgumentException($"TopK must be at least 1; found {i.TopK}.");
                 topK = i.TopK;
                 thingOnly = i.ThingClassesOnly;
+                postProcessing = PostProcessingModes.Resolve(i.PostProcessing, null, model, source);
                 break;
             case SegmentSemanticOptions s:
                 before = s.PostProcessBeforeInference;
@@ -164,6 +192,7 @@ internal sealed class ScoringSettings
                 topK = m.TopK;
                 thingOnly = m.ThingClassesOnly;
                 before = m.PostProcessBeforeInference;
+                postProcessing = PostProcessingModes.Resolve(m.PostProcessing, m.FilterLowScore, model, source);
                 break;
         }
 
@@ -180,6 +209,8 @@ internal sealed class ScoringSettings
             ThingClassesOnly = thingOnly,
             PostProcessBeforeInference = before,
             NumClasses = k,
+            PostProcessing = postProcessing.Mode,
+            FilterLowScore = postProcessing.FilterLowScore,
             MaskHeight = model.MaskDims[2] > 0 && size is not null ? model.MaskDims[2] : 0,
             MaskWidth = model.MaskDims[3] > 0 && size is not null ? model.MaskDims[3] : 0,
             Labels = [.. labels],

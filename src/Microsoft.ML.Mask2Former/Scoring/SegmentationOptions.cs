@@ -98,6 +98,24 @@ public sealed class SegmentPanopticOptions : SegmentationOptions
     /// <c>m2f.overlap_threshold</c>, else 0.8 (detectron2's <c>OVERLAP_THRESHOLD</c>).
     /// </summary>
     public double? OverlapThreshold { get; set; }
+
+    /// <summary>
+    /// Whose post-processing to reproduce. <see cref="PostProcessingMode.MmDetection"/> reads
+    /// <see cref="ObjectMaskThreshold"/> as <c>object_mask_thr</c> and <see cref="OverlapThreshold"/>
+    /// as <c>iou_thr</c> (same defaults) and converts mmdetection's map to segment ids 1 … n.
+    /// Default: the model's <c>m2f.post_processing</c> metadata ("detectron2" or "mmdetection"), else
+    /// <see cref="PostProcessingMode.Detectron2"/>.
+    /// </summary>
+    public PostProcessingMode? PostProcessing { get; set; }
+
+    /// <summary>
+    /// mmdetection only (<c>filter_low_score</c>): a segment keeps only the pixels whose own mask
+    /// probability is at least 0.5; otherwise it keeps every pixel it wins. Default: the model's
+    /// <c>m2f.filter_low_score</c> metadata, else <see langword="false"/> (mmdetection's default;
+    /// the Mask2Former + ViT-Adapter COCO panoptic configs set it). Setting it with
+    /// <see cref="PostProcessingMode.Detectron2"/> is an error.
+    /// </summary>
+    public bool? FilterLowScore { get; set; }
 }
 
 /// <summary>Options of <c>mlContext.Transforms.SegmentInstances</c>.</summary>
@@ -108,6 +126,14 @@ public sealed class SegmentInstancesOptions : SegmentationOptions
 
     /// <summary>Keep only thing classes (detectron2 does when panoptic inference is on too). Default <see langword="false"/>.</summary>
     public bool ThingClassesOnly { get; set; }
+
+    /// <summary>
+    /// Whose post-processing to reproduce. <see cref="PostProcessingMode.MmDetection"/> reads
+    /// <see cref="TopK"/> as <c>max_per_image</c> and always keeps thing classes only (its
+    /// <c>mask2bbox</c> boxes are the boxes detectron2 mode gives). Default: the model's
+    /// <c>m2f.post_processing</c> metadata, else <see cref="PostProcessingMode.Detectron2"/>.
+    /// </summary>
+    public PostProcessingMode? PostProcessing { get; set; }
 }
 
 /// <summary>Options of <c>mlContext.Transforms.SegmentSemantic</c>.</summary>
