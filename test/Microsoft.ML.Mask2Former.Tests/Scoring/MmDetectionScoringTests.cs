@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
@@ -67,11 +68,11 @@ public sealed class MmDetectionScoringTests
     }
 
     private static readonly string[] PanopticColumns =
-        [SegmentationColumnNames.SegmentMap, SegmentationColumnNames.SegmentIds, SegmentationColumnNames.SegmentCategoryIds, SegmentationColumnNames.SegmentAreas];
+        [PanopticColumnNames.PredictedSegmentMap, PanopticColumnNames.PredictedSegmentIds, PanopticColumnNames.PredictedCategoryIds, PanopticColumnNames.PredictedAreas];
 
     private static void AssertPanoptic(Dictionary<string, object> row, long[] reference, string what) =>
-        AssertIsReferenceMap(reference, (uint[])row[SegmentationColumnNames.SegmentMap], (uint[])row[SegmentationColumnNames.SegmentIds],
-            (int[])row[SegmentationColumnNames.SegmentCategoryIds], (long[])row[SegmentationColumnNames.SegmentAreas], what);
+        AssertIsReferenceMap(reference, (uint[])row[PanopticColumnNames.PredictedSegmentMap], (uint[])row[PanopticColumnNames.PredictedSegmentIds],
+            (int[])row[PanopticColumnNames.PredictedCategoryIds], (long[])row[PanopticColumnNames.PredictedAreas], what);
 
     [TestMethod]
     [DataRow(true, "A.0.pan_results")]
@@ -132,7 +133,7 @@ public sealed class MmDetectionScoringTests
         })).Fit(data))
         {
             // detectron2's own reference map and ids on the same logits.
-            var map = (uint[])Rows(((ITransformer)model).Transform(data), SegmentationColumnNames.SegmentMap)[0][SegmentationColumnNames.SegmentMap];
+            var map = (uint[])Rows(((ITransformer)model).Transform(data), PanopticColumnNames.PredictedSegmentMap)[0][PanopticColumnNames.PredictedSegmentMap];
             CollectionAssert.AreEqual(reference.Tensors.ReadInt64s("A.0.d2_panoptic_seg").Select(v => (uint)v).ToArray(), map, "detectron2 by option");
         }
     }
@@ -145,17 +146,17 @@ public sealed class MmDetectionScoringTests
         {
             ModelBytes = ConstantA(), Labels = Labels, PostProcessing = PostProcessingMode.MmDetection, TopK = 20, ThingClassesOnly = false,
         })).Fit(data);
-        var row = Rows(((ITransformer)model).Transform(data), SegmentationColumnNames.InstanceCategoryIds, SegmentationColumnNames.InstanceScores,
-            SegmentationColumnNames.InstanceAreas, SegmentationColumnNames.InstanceBoxes)[0];
+        var row = Rows(((ITransformer)model).Transform(data), PanopticColumnNames.PredictedInstanceCategoryIds, PanopticColumnNames.PredictedInstanceScores,
+            PanopticColumnNames.PredictedInstanceAreas, PanopticColumnNames.PredictedInstanceBoxes)[0];
         var expected = MmDetectionReference.Load.Image("A", 0).GetProperty("mmdet_instance");
         var labels = MmDetectionReference.Ints(expected.GetProperty("labels"));
         var scores = expected.GetProperty("scores").EnumerateArray().Select(s => s.GetDouble()).ToArray();
         var areas = expected.GetProperty("mask_areas").EnumerateArray().Select(a => a.GetInt64()).ToArray();
         var boxes = expected.GetProperty("bboxes").EnumerateArray().Select(b => b.EnumerateArray().Select(v => (float)v.GetDouble()).ToArray()).ToArray();
         // As a set: (category, area, box as x, y, w, h) with the score within 1e-5.
-        var actual = Enumerable.Range(0, ((int[])row[SegmentationColumnNames.InstanceCategoryIds]).Length).Select(i => (
-            Category: ((int[])row[SegmentationColumnNames.InstanceCategoryIds])[i], Score: ((float[])row[SegmentationColumnNames.InstanceScores])[i],
-            Area: ((long[])row[SegmentationColumnNames.InstanceAreas])[i], Box: ((float[])row[SegmentationColumnNames.InstanceBoxes]).AsSpan(4 * i, 4).ToArray())).ToList();
+        var actual = Enumerable.Range(0, ((int[])row[PanopticColumnNames.PredictedInstanceCategoryIds]).Length).Select(i => (
+            Category: ((int[])row[PanopticColumnNames.PredictedInstanceCategoryIds])[i], Score: ((float[])row[PanopticColumnNames.PredictedInstanceScores])[i],
+            Area: ((long[])row[PanopticColumnNames.PredictedInstanceAreas])[i], Box: ((float[])row[PanopticColumnNames.PredictedInstanceBoxes]).AsSpan(4 * i, 4).ToArray())).ToList();
         Assert.HasCount(labels.Length, actual, "things only: stuff pairs of the top 20 are dropped");
         for (var i = 0; i < labels.Length; i++)
         {
