@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.Training;
@@ -117,5 +118,17 @@ public sealed class GappedCategoryIdsTests
         Assert.IsTrue(ids.Length > 0 && ids.All(id => ThingIds.Contains(id) || StuffIds.Contains(id)), $"predicted ids {string.Join(", ", ids)} are the data set's");
         var isThing = scored.GetColumn<VBuffer<bool>>(PanopticColumnNames.PredictedIsThing).SelectMany(v => v.DenseValues()).ToArray();
         CollectionAssert.AreEqual(ids.Select(id => ThingIds.Contains(id)).ToArray(), isThing);
+
+        // Instances and semantic classes of the same model, again without a column name anywhere.
+        var images = ml.Transforms.LoadImages(PanopticColumnNames.Image, null, PanopticColumnNames.ImagePath);
+        var instances = images.Append(ml.Transforms.SegmentInstances(new SegmentInstancesOptions { ModelPath = estimator.OnnxPath })).Fit(view).Transform(view);
+        var ap = ml.InstanceSegmentation().Evaluate(instances, view.Categories);
+        var semantic = images.Append(ml.Transforms.SegmentSemantic(new SegmentSemanticOptions { ModelPath = estimator.OnnxPath })).Fit(view).Transform(view);
+        var miou = ml.SemanticSegmentation().Evaluate(semantic, view.Categories);
+        TestContext.WriteLine($"mask AP {ap.AveragePrecision:F4}, mIoU {miou.MeanIoU:F4}");
+        Assert.IsGreaterThan(0.3, ap.AveragePrecision, ap.ToString());
+        Assert.IsGreaterThan(0.5, miou.MeanIoU, miou.ToString());
+        var pixels = semantic.GetColumn<VBuffer<uint>>(PanopticColumnNames.PredictedSemanticMap).SelectMany(v => v.DenseValues()).Distinct().ToArray();
+        Assert.IsTrue(pixels.All(id => ThingIds.Contains((int)id) || StuffIds.Contains((int)id)), "the semantic map holds the data set's ids");
     }
 }

@@ -16,9 +16,11 @@ namespace Microsoft.ML.Mask2Former.Evaluation;
 /// category is a thing, its mask the segment's pixels, its box the mask's extent, its area the
 /// JSON <c>area</c> (else the pixel count), crowd as flagged. Every category of the list is a COCO
 /// category, so detections of stuff categories count nowhere (their AP is −1 and left out of the
-/// averages, as pycocotools does for categories without ground truth). The numbers are then those
-/// of pycocotools' <c>COCOeval</c> (<see cref="InstanceEvaluator"/>). Detections are held in memory
-/// as RLE until the evaluation, as COCOeval needs all of them at once.
+/// averages, as pycocotools does for categories without ground truth). Detections enter as a
+/// results file of one kind would: for mask AP with their masks only (areas and boxes from the
+/// masks), for box AP with their boxes only. The numbers are then those of pycocotools'
+/// <c>COCOeval</c> (<see cref="InstanceEvaluator"/>). Detections are held in memory as RLE until
+/// the evaluation, as COCOeval needs all of them at once.
 /// </remarks>
 public sealed class InstanceSegmentationCatalog
 {
@@ -44,26 +46,28 @@ public sealed class InstanceSegmentationCatalog
         var widthCol = SchemaChecks.Require(s, "image width", o.WidthColumnName, NumberDataViewType.Int32, false);
         var catCol = SchemaChecks.Require(s, "predicted category ids", o.PredictedCategoryIdsColumnName, NumberDataViewType.Int32, true);
         var scoreCol = SchemaChecks.Require(s, "predicted scores", o.PredictedScoresColumnName, NumberDataViewType.Single, true);
-        var boxCol = SchemaChecks.Require(s, "predicted boxes", o.PredictedBoxesColumnName, NumberDataViewType.Single, true);
-        var maskCol = SchemaChecks.Require(s, "predicted masks", o.PredictedMasksColumnName, TextDataViewType.Instance, true);
+        var masks = o.IouType == InstanceIouType.Segmentation;
+        var shapeCol = masks
+            ? SchemaChecks.Require(s, "predicted masks", o.PredictedMasksColumnName, TextDataViewType.Instance, true)
+            : SchemaChecks.Require(s, "predicted boxes", o.PredictedBoxesColumnName, NumberDataViewType.Single, true);
         var thing = categories.ToDictionary(c => c.Id, c => c.IsThing);
 
         var images = new List<CocoImage>();
         var annotations = new List<CocoInstanceAnnotation>();
         var detections = new List<CocoDetection>();
-        using (var cursor = data.GetRowCursor(truth.Columns.Concat([heightCol, widthCol, catCol, scoreCol, boxCol, maskCol])))
+        using (var cursor = data.GetRowCursor(truth.Columns.Concat([heightCol, widthCol, catCol, scoreCol, shapeCol])))
         {
             truth.Bind(cursor);
             var getHeight = cursor.GetGetter<int>(heightCol);
             var getWidth = cursor.GetGetter<int>(widthCol);
             var getCat = cursor.GetGetter<VBuffer<int>>(catCol);
             var getScore = cursor.GetGetter<VBuffer<float>>(scoreCol);
-            var getBox = cursor.GetGetter<VBuffer<float>>(boxCol);
-            var getMask = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(maskCol);
+            var getBoxes = masks ? null : cursor.GetGetter<VBuffer<float>>(shapeCol);
+            var getMasks = masks ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(shapeCol) : null;
             int height = 0, width = 0;
             VBuffer<int> cats = default;
             VBuffer<float> scores = default, boxes = default;
-            VBuffer<ReadOnlyMemory<char>> masks = default;
+            VBuffer<ReadOnlyMemory<char>> maskStrings = default;
             while (cursor.MoveNext())
             {
                 var imageId = truth.ImageId();
@@ -88,28 +92,34 @@ public sealed class InstanceSegmentationCatalog
 
                 getCat(ref cats);
                 getScore(ref scores);
-                getBox(ref boxes);
-                getMask(ref masks);
+                getBoxes?.Invoke(ref boxes);
+                getMasks?.Invoke(ref maskStrings);
                 var n = cats.Length;
-                if (scores.Length != n || boxes.Length != 4 * n || masks.Length != n)
-                    throw new DataFormatException($"the prediction columns disagree: {n} categories, {scores.Length} scores, {boxes.Length} box numbers (4 per instance), {masks.Length} masks", imageId: imageId);
+                if (scores.Length != n || (masks ? maskStrings.Length != n : boxes.Length != 4 * n))
+                    throw new DataFormatException(masks
+                        ? $"the prediction columns disagree: {n} categories, {scores.Length} scores, {maskStrings.Length} masks"
+                        : $"the prediction columns disagree: {n} categories, {scores.Length} scores, {boxes.Length} box numbers (4 per instance)", imageId: imageId);
                 var catv = GroundTruthReader.Dense(cats);
                 var scorev = GroundTruthReader.Dense(scores);
                 var boxv = GroundTruthReader.Dense(boxes);
-                var maskv = GroundTruthReader.Dense(masks);
+                var rlev = GroundTruthReader.Dense(maskStrings);
                 for (var i = 0; i < n; i++)
                 {
+                    if (!masks)
+                    {
+                        detections.Add(new CocoDetection(imageId, catv[i], scorev[i], [boxv[4 * i], boxv[4 * i + 1], boxv[4 * i + 2], boxv[4 * i + 3]]));
+                        continue;
+                    }
                     CocoRle mask;
                     try
                     {
-                        mask = CocoRle.FromCompressedString(maskv[i].ToString(), height, width);
+                        mask = CocoRle.FromCompressedString(rlev[i].ToString(), height, width);
                     }
                     catch (FormatException e)
                     {
                         throw new DataFormatException($"predicted mask {i} is not a COCO RLE of {height}x{width}: {e.Message}", imageId: imageId, inner: e);
                     }
-                    double[] box = [boxv[4 * i], boxv[4 * i + 1], boxv[4 * i + 2], boxv[4 * i + 3]];
-                    detections.Add(new CocoDetection(imageId, catv[i], scorev[i], box, CocoSegmentation.FromRle(mask)));
+                    detections.Add(new CocoDetection(imageId, catv[i], scorev[i], Segmentation: CocoSegmentation.FromRle(mask)));
                 }
             }
         }
