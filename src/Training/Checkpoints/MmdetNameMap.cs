@@ -132,7 +132,7 @@ internal static class MmdetNameMap
         if (!info.Shape.SequenceEqual(expected.shape))
             throw new DataFormatException($"'{name}' has shape [{string.Join(", ", info.Shape)}] but the block's window {window} gives [{string.Join(", ", expected.shape)}]", file.FilePath);
         var stored = file.ReadTensor(info, name);
-        if (!stored.to_type(ScalarType.Int64).equal(expected).item<bool>())
+        if (!stored.to_type(ScalarType.Int64).eq(expected).all().item<bool>())
             throw new DataFormatException($"'{name}' differs from BEiT's relative position index for window {window}", file.FilePath);
     }
 }
