@@ -55,6 +55,38 @@ public static class MmdetModelFolder
         return network;
     }
 
+    /// <summary>The label set file written beside a converted model (the format <c>m2f export --labels</c> reads).</summary>
+    public const string LabelsFile = "labels.json";
+
+    /// <summary>
+    /// Converts a model folder of either kind into ours — <c>config.json</c> and
+    /// <c>model.safetensors</c>, which load without the name map — and, from an mmdetection folder,
+    /// a <c>labels.json</c> with the class names and thing flags. mmdetection configurations carry no
+    /// dataset category ids, so the ids written are class index + 1 (edit them for COCO's).
+    /// </summary>
+    /// <returns>The loaded network's configuration.</returns>
+    /// <exception cref="DataFormatException">A source file is malformed or refused.</exception>
+    /// <exception cref="CheckpointMismatchException">The source weights do not match its configuration.</exception>
+    public static Mask2FormerConfig Convert(string sourceDirectory, string destinationDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sourceDirectory);
+        ArgumentException.ThrowIfNullOrEmpty(destinationDirectory);
+        if (Path.GetFullPath(sourceDirectory).TrimEnd('/') == Path.GetFullPath(destinationDirectory).TrimEnd('/'))
+            throw new ArgumentException($"convert needs another folder to write to than the source '{sourceDirectory}'");
+        var mmdet = IsMmdetFolder(sourceDirectory) ? MmdetConfig.Load(Path.Combine(sourceDirectory, ConfigFile)) : null;
+        using var network = Mask2FormerForUniversalSegmentation.FromPretrained(sourceDirectory);
+        network.SavePretrained(destinationDirectory);
+        if (mmdet is not null)
+        {
+            var labels = new JsonArray();
+            for (var k = 0; k < mmdet.Model.Labels.Count; k++)
+                labels.Add(new JsonObject { ["id"] = k + 1, ["name"] = mmdet.Model.Labels[k], ["isthing"] = mmdet.IsThing[k] });
+            AtomicFile.WriteAllText(Path.Combine(destinationDirectory, LabelsFile),
+                new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        return network.Config;
+    }
+
     /// <summary>Loads an mmdetection checkpoint's <c>state_dict</c> (without its <c>ema_*</c> copies) into <paramref name="network"/>.</summary>
     /// <param name="network">The network, built from the matching configuration.</param>
     /// <param name="checkpointPath">The <c>.pth</c> file.</param>
