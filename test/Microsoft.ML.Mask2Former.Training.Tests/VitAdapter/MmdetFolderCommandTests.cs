@@ -12,13 +12,7 @@ namespace Microsoft.ML.Mask2Former.Training.Tests.VitAdapter;
 [TestClass]
 public sealed class MmdetFolderCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = global::Mask2Former.Cli.Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandLine.Run(args);
 
     [TestMethod]
     public void TheConvertedFolderGivesIdenticalOutputs()

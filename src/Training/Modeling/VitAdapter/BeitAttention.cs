@@ -89,8 +89,10 @@ public sealed class BeitAttention : nn.Module
         var bias = q_bias is null ? null : cat(new[] { q_bias, zeros_like(v_bias!), v_bias! });
         var projected = nn.functional.linear(x, qkv.weight!, bias).view(batch, n, 3, _heads, headDim).permute(2, 0, 3, 1, 4);
         var (q, k, v) = (projected[0], projected[1], projected[2]);
-        var positionBias = relative_position_bias_table.index_select(0, relative_position_index.view(-1)).view(n, n, _heads).permute(2, 0, 1);
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, positionBias.unsqueeze(0).expand(batch, -1, -1, -1));
+        // Gathered straight into [heads, n, n] so the mask is contiguous (a permuted one sends
+        // scaled_dot_product_attention down a path several times slower at window 56).
+        var positionBias = relative_position_bias_table.t().index_select(1, relative_position_index.view(-1)).view(_heads, n, n);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, positionBias.unsqueeze(0));
         return proj.forward(attended.transpose(1, 2).reshape(batch, n, dim));
     }
 }
