@@ -150,7 +150,7 @@ public sealed class Mask2FormerConfig
         return Parse(File.ReadAllText(full), full);
     }
 
-    /// <summary>Parses the text of a Hugging Face <c>config.json</c>.</summary>
+    /// <summary>Parses the text of a Hugging Face <c>config.json</c> (or of an mmdetection one, see <see cref="MmdetConfig"/>).</summary>
     /// <param name="json">The JSON text.</param>
     /// <param name="filePath">Where it came from, for messages.</param>
     /// <exception cref="DataFormatException">The text is not a valid, consistent Mask2Former configuration.</exception>
@@ -166,6 +166,7 @@ public sealed class Mask2FormerConfig
         {
             throw new DataFormatException($"config.json is not valid JSON: {e.Message}", filePath, inner: e);
         }
+        if (MmdetConfig.IsMmdet(root)) return MmdetConfig.Parse(json, filePath).Model;
         try
         {
             var modelType = Str(root, "model_type", "mask2former");

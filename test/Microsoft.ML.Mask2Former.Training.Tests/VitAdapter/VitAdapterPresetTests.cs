@@ -108,21 +108,4 @@ public sealed class VitAdapterPresetTests
         StringAssert.Contains(error.Message, "multiples of 32");
         StringAssert.Contains(error.Message, "64×80");
     }
-
-    [TestMethod]
-    public void ANewTinyNetworkTrainsOneStepWithFiniteGradients()
-    {
-        using var network = new Mask2FormerForUniversalSegmentation(Presets.VitAdapterTiny());
-        network.train();
-        using var scope = NewDisposeScope();
-        using var output = network.forward(randn(2, 3, 64, 64));
-        var loss = output.AuxiliaryLogits.Aggregate(output.ClassQueriesLogits.square().mean() + output.MasksQueriesLogits.sigmoid().mean(),
-            (sum, aux) => sum + aux.Masks.sigmoid().mean());
-        loss.backward();
-        var parameters = network.named_parameters().ToList();
-        Assert.IsTrue(parameters.All(p => p.parameter.grad is null || p.parameter.grad.isfinite().all().item<bool>()));
-        foreach (var name in new[] { "model.pixel_level_module.encoder.blocks.3.attn.relative_position_bias_table", "model.pixel_level_module.encoder.spm.stem.0.weight",
-                     "model.pixel_level_module.encoder.interactions.3.extra_extractors.1.ffn.dwconv.dwconv.weight", "model.pixel_level_module.encoder.up.weight" })
-            Assert.IsNotNull(parameters.Single(p => p.name == name).parameter.grad, $"{name} gets a gradient");
-    }
 }
