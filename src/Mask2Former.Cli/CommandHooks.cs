@@ -27,6 +27,9 @@ internal static partial class CommandHooks
     /// <summary>Adds <c>m2f render</c>.</summary>
     static partial void AddRender(RootCommand root, TextWriter stdout, TextWriter stderr);
 
+    /// <summary>Adds <c>m2f convert</c>.</summary>
+    static partial void AddConvert(RootCommand root, TextWriter stdout, TextWriter stderr);
+
     /// <summary>Adds every optional command to the tree.</summary>
     public static void AddAll(RootCommand root, Command eval, TextWriter stdout, TextWriter stderr)
     {
@@ -36,5 +39,6 @@ internal static partial class CommandHooks
         AddExport(root, stdout, stderr);
         AddSweep(root, stdout, stderr);
         AddRender(root, stdout, stderr);
+        AddConvert(root, stdout, stderr);
     }
 }

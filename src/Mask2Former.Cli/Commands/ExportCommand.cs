@@ -22,7 +22,7 @@ namespace Mask2Former.Cli.Commands
     {
         public static Command Create(TextWriter stdout, TextWriter stderr)
         {
-            var model = new Option<DirectoryInfo>("--model") { Description = "Folder with config.json and model.safetensors (Hugging Face Mask2FormerForUniversalSegmentation names).", Required = true };
+            var model = new Option<DirectoryInfo>("--model") { Description = "Model folder: config.json + model.safetensors (Hugging Face Mask2FormerForUniversalSegmentation names), or mmdetection config.json + checkpoint.pth.", Required = true };
             var output = new Option<FileInfo>("--out") { Description = "The ONNX file to write (atomically).", Required = true };
             var opset = new Option<int>("--opset") { Description = "ONNX opset (only 17 is written).", DefaultValueFactory = _ => Mask2FormerOnnxExporter.Opset };
             var fixedSize = new Option<string?>("--fixed") { Description = "Fix the input size, e.g. 384x384 (default: dynamic batch, height and width)." };

@@ -13,7 +13,7 @@ internal static class ForwardCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Folder with config.json and model.safetensors (Hugging Face Mask2FormerForUniversalSegmentation).", Required = true };
+        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder: config.json + model.safetensors (Hugging Face Mask2FormerForUniversalSegmentation), or mmdetection config.json + checkpoint.pth.", Required = true };
         var inputs = new Option<FileInfo>("--inputs") { Description = "safetensors file; every tensor named <prefix>pixel_values [B,3,H,W] (normalised) is run.", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "safetensors file to write <prefix>class_queries_logits and <prefix>masks_queries_logits to.", Required = true };
         var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp (default: libtorch's choice)." };

@@ -34,7 +34,7 @@ namespace Mask2Former.Cli.Commands
             var size = new Option<int>("--size") { Description = "Training crop size (large-scale jitter) in pixels.", DefaultValueFactory = _ => 256 };
             var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: config.json, model.safetensors, labels.json, log.jsonl, checkpoints/.", Required = true };
             var resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in --out (same --batch and --seed)." };
-            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors, Hugging Face names; mismatched tensors such as another class head are skipped)." };
+            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, or an mmdetection checkpoint.pth; mismatched tensors such as another class head are skipped)." };
             var lr = new Option<double>("--lr") { Description = "Base learning rate (backbone ×0.1).", DefaultValueFactory = _ => 1e-4 };
             var seed = new Option<int>("--seed") { Description = "Seed of weights, data order, augmentation and point sampling.", DefaultValueFactory = _ => 0 };
             var schedule = new Option<string>("--schedule") { Description = "multistep (×0.1 at 88.9 % and 96.3 %) or poly.", DefaultValueFactory = _ => "multistep" };

@@ -32,34 +32,48 @@ public static class ModuleCheckpoint
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(prefix);
-        var target = StateDict(module);
         var source = file.Entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
             .Where(e => ignore is null || !ignore(e.Name[prefix.Length..]))
-            .ToDictionary(e => e.Name[prefix.Length..], StringComparer.Ordinal);
+            .Select(e => new CheckpointTensor(e.Name[prefix.Length..], e.Name, e.Shape, e.DType, () => file.ReadTensor(e)))
+            .ToList();
+        return Load(module, source, file.FilePath, strict);
+    }
+
+    /// <summary>
+    /// Loads named tensors from any checkpoint format into <paramref name="module"/>: every name and
+    /// shape is checked first; when <paramref name="strict"/>, any missing or unexpected name or
+    /// shape mismatch aborts the load before anything is copied. Messages use each tensor's
+    /// <see cref="CheckpointTensor.SourceName"/>.
+    /// </summary>
+    internal static LoadReport Load(nn.Module module, IReadOnlyList<CheckpointTensor> tensors, string? filePath, bool strict)
+    {
+        var target = StateDict(module);
+        var source = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
+        foreach (var t in tensors)
+            if (!source.TryAdd(t.Name, t)) throw new DataFormatException($"tensor '{t.Name}' appears twice ('{source[t.Name].SourceName}' and '{t.SourceName}')", filePath);
         var missing = target.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = source.Keys.Where(k => !target.ContainsKey(k)).Select(k => prefix + k).Order(StringComparer.Ordinal).ToList();
+        var unexpected = source.Values.Where(t => !target.ContainsKey(t.Name)).Select(t => t.SourceName).Order(StringComparer.Ordinal).ToList();
         var mismatches = new List<ShapeMismatch>();
-        var matched = new List<string>();
+        var matched = new List<CheckpointTensor>();
         foreach (var (name, tensor) in target)
         {
             if (!source.TryGetValue(name, out var entry)) continue;
-            if (!tensor.shape.SequenceEqual(entry.Shape)) mismatches.Add(new ShapeMismatch(prefix + name, tensor.shape, entry.Shape.ToArray()));
-            else matched.Add(name);
+            if (!tensor.shape.SequenceEqual(entry.Shape)) mismatches.Add(new ShapeMismatch(entry.SourceName, tensor.shape, entry.Shape.ToArray()));
+            else matched.Add(entry);
         }
         mismatches.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        var report = new LoadReport(matched.Select(n => prefix + n).ToList(), missing, unexpected, mismatches);
-        if (strict && !report.IsExact) throw new CheckpointMismatchException(report, file.FilePath);
+        var report = new LoadReport(matched.Select(t => t.SourceName).ToList(), missing, unexpected, mismatches);
+        if (strict && !report.IsExact) throw new CheckpointMismatchException(report, filePath);
 
         using var noGrad = no_grad();
-        foreach (var name in matched)
+        foreach (var entry in matched)
         {
-            var destination = target[name];
-            var entry = source[name];
+            var destination = target[entry.Name];
             var stored = entry.DType.ToScalarType();
             if (stored != destination.dtype && (!IsFloating(stored) || !IsFloating(destination.dtype)))
-                throw new DataFormatException($"tensor '{entry.Name}' is {entry.DType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", file.FilePath);
+                throw new DataFormatException($"tensor '{entry.SourceName}' is {entry.DType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", filePath);
             using var scope = NewDisposeScope();
-            var value = file.ReadTensor(entry);
+            var value = entry.Read();
             destination.copy_(value);
         }
         return report;

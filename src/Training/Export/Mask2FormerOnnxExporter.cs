@@ -108,7 +108,7 @@ public static class Mask2FormerOnnxExporter
 
         private string LayerNorm(string x, string prefix, double eps = 1e-5) => _g.LayerNorm(x, W(prefix + ".weight"), W(prefix + ".bias"), eps, prefix);
 
-        private string GroupNorm(string x, string prefix) => _g.GroupNorm(x, Mask2FormerConfig.GroupNormGroups, W(prefix + ".weight"), W(prefix + ".bias"), 1e-5, prefix);
+        private string GroupNorm(string x, string prefix) => _g.GroupNorm(x, config.PixelDecoderNormGroups, W(prefix + ".weight"), W(prefix + ".bias"), 1e-5, prefix);
 
         private string Conv(string x, string prefix, long stride = 1, long padding = 0, bool bias = true) =>
             _g.Conv(x, W(prefix + ".weight"), bias ? W(prefix + ".bias") : null, stride, padding, prefix);

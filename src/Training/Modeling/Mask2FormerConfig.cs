@@ -120,6 +120,9 @@ public sealed record Mask2FormerConfig
     /// <summary>Groups of the pixel decoder's GroupNorms (32).</summary>
     public const int GroupNormGroups = 32;
 
+    /// <summary>Groups of the pixel decoder's GroupNorms (<see cref="GroupNormGroups"/>; an mmdetection config's <c>norm_cfg.num_groups</c> may differ).</summary>
+    public int PixelDecoderNormGroups { get; init; } = GroupNormGroups;
+
     /// <summary>Checks that the dimensions fit together.</summary>
     /// <exception cref="ArgumentException">Lists every inconsistency found.</exception>
     public void Validate()
@@ -152,7 +155,7 @@ public sealed record Mask2FormerConfig
             if (FeatureSize % NumAttentionHeads != 0) problems.Add($"feature_size {FeatureSize} is not divisible by num_attention_heads {NumAttentionHeads}");
             if (HiddenDim % NumAttentionHeads != 0) problems.Add($"hidden_dim {HiddenDim} is not divisible by num_attention_heads {NumAttentionHeads}");
         }
-        if (FeatureSize % GroupNormGroups != 0) problems.Add($"feature_size {FeatureSize} is not divisible by the {GroupNormGroups} GroupNorm groups");
+        if (PixelDecoderNormGroups <= 0 || FeatureSize % PixelDecoderNormGroups != 0) problems.Add($"feature_size {FeatureSize} is not divisible by the {PixelDecoderNormGroups} GroupNorm groups");
         if (!FeatureStrides.SequenceEqual(new[] { 4, 8, 16, 32 })) problems.Add($"feature_strides must be [4, 8, 16, 32], got [{string.Join(", ", FeatureStrides)}]");
         if (CommonStride != 4) problems.Add($"common_stride must be 4 (one FPN level above stride 8), got {CommonStride}");
         if (Backbone.OutChannels.Count != 4) problems.Add($"the backbone must give 4 feature maps, it gives {Backbone.OutChannels.Count}");
@@ -203,7 +206,7 @@ public sealed record Mask2FormerConfig
         return this with { Labels = categories.Select(c => c.Name).ToArray(), Categories = categories.ToArray() };
     }
 
-    /// <summary>Parses the text of a Hugging Face <c>config.json</c>.</summary>
+    /// <summary>Parses the text of a Hugging Face <c>config.json</c> (or of an mmdetection one, see <see cref="MmdetConfig"/>).</summary>
     /// <param name="json">The JSON text.</param>
     /// <param name="filePath">Where it came from, for messages.</param>
     /// <exception cref="DataFormatException">The text is not a valid, consistent Mask2Former configuration.</exception>
@@ -219,6 +222,7 @@ public sealed record Mask2FormerConfig
         {
             throw new DataFormatException($"config.json is not valid JSON: {e.Message}", filePath, inner: e);
         }
+        if (MmdetConfig.IsMmdet(root)) return MmdetConfig.Parse(json, filePath).Model;
         try
         {
             var modelType = Str(root, "model_type", "mask2former");
@@ -252,6 +256,7 @@ public sealed record Mask2FormerConfig
                 ImportanceSampleRatio = Dbl(root, "importance_sample_ratio", d.ImportanceSampleRatio),
                 Labels = ParseLabels(root["id2label"], filePath) ?? d.Labels,
                 Categories = ParseCategories(root["categories"], filePath),
+                PixelDecoderNormGroups = Int(root, "pixel_decoder_norm_groups", d.PixelDecoderNormGroups),
             };
             config.Validate();
             return config;
@@ -310,8 +315,10 @@ public sealed record Mask2FormerConfig
                     NumChannels = Int(b, "num_channels", r.NumChannels),
                     OutFeatures = outFeatures,
                 };
+            case VitAdapterConfig.Type:
+                return VitAdapterConfigJson.Read(b, outFeatures, filePath);
             default:
-                throw new DataFormatException($"backbone model_type '{type}' is not supported (swin or resnet)", filePath);
+                throw new DataFormatException($"backbone model_type '{type}' is not supported (swin, resnet or {VitAdapterConfig.Type})", filePath);
         }
     }
 
@@ -342,15 +349,15 @@ public sealed record Mask2FormerConfig
         return labels;
     }
 
-    private static int Int(JsonObject o, string name, int fallback) => o[name] is { } n ? n.GetValue<int>() : fallback;
+    internal static int Int(JsonObject o, string name, int fallback) => o[name] is { } n ? n.GetValue<int>() : fallback;
 
-    private static double Dbl(JsonObject o, string name, double fallback) => o[name] is { } n ? n.GetValue<double>() : fallback;
+    internal static double Dbl(JsonObject o, string name, double fallback) => o[name] is { } n ? n.GetValue<double>() : fallback;
 
-    private static bool Bool(JsonObject o, string name, bool fallback) => o[name] is { } n ? n.GetValue<bool>() : fallback;
+    internal static bool Bool(JsonObject o, string name, bool fallback) => o[name] is { } n ? n.GetValue<bool>() : fallback;
 
-    private static string Str(JsonObject o, string name, string fallback) => o[name] is { } n ? n.GetValue<string>() : fallback;
+    internal static string Str(JsonObject o, string name, string fallback) => o[name] is { } n ? n.GetValue<string>() : fallback;
 
-    private static int[] Ints(JsonObject o, string name, IReadOnlyList<int> fallback) =>
+    internal static int[] Ints(JsonObject o, string name, IReadOnlyList<int> fallback) =>
         o[name] is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray()
         : o[name] is null ? fallback.ToArray()
         : throw new InvalidOperationException($"'{name}' is not an array");
@@ -388,6 +395,7 @@ public sealed record Mask2FormerConfig
                 ["num_channels"] = r.NumChannels,
                 ["out_features"] = new JsonArray(r.OutFeatures.Select(x => (JsonNode)x).ToArray()),
             },
+            VitAdapterConfig v => VitAdapterConfigJson.Write(v),
             _ => throw new NotSupportedException(Backbone.GetType().Name),
         };
         var id2label = new JsonObject();
@@ -431,6 +439,7 @@ public sealed record Mask2FormerConfig
         };
         if (Categories is { } categories)
             root["categories"] = new JsonArray(categories.Select(c => (JsonNode)new JsonObject { ["id"] = c.Id, ["name"] = c.Name, ["isthing"] = c.IsThing ? 1 : 0 }).ToArray());
+        if (PixelDecoderNormGroups != GroupNormGroups) root["pixel_decoder_norm_groups"] = PixelDecoderNormGroups;
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

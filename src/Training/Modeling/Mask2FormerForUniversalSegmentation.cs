@@ -40,12 +40,17 @@ public sealed class Mask2FormerForUniversalSegmentation : nn.Module<Tensor, Mask
     /// <summary>The classification loss weights (<c>criterion.empty_weight</c>).</summary>
     public ClassWeights Criterion => criterion;
 
-    /// <summary>Loads <c>config.json</c> and <c>model.safetensors</c> from a folder (strict).</summary>
+    /// <summary>
+    /// Loads a model folder (strict): <c>config.json</c> and <c>model.safetensors</c> (ours / Hugging
+    /// Face), or an mmdetection folder — <c>config.json</c> with mmdetection's fields and
+    /// <c>checkpoint.pth</c> (see <see cref="MmdetModelFolder"/>).
+    /// </summary>
     /// <exception cref="Formats.DataFormatException">A file is malformed.</exception>
     /// <exception cref="CheckpointMismatchException">The weights do not match the configuration.</exception>
     public static Mask2FormerForUniversalSegmentation FromPretrained(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (MmdetModelFolder.IsMmdetFolder(directory)) return MmdetModelFolder.Load(directory);
         var config = Mask2FormerConfig.Load(Path.Combine(directory, "config.json"));
         var network = new Mask2FormerForUniversalSegmentation(config);
         try

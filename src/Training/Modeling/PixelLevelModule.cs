@@ -19,6 +19,7 @@ public sealed class PixelLevelModule : nn.Module
         {
             SwinConfig swin => new SwinBackbone(swin),
             ResNetConfig resnet => new ResNetBackbone(resnet),
+            VitAdapterConfig vit => new VitAdapter.VitAdapterBackbone(vit),
             _ => throw new NotSupportedException($"Backbone {config.Backbone.ModelType} is not supported."),
         };
         decoder = new Mask2FormerPixelDecoder(config, encoder.OutChannels);

@@ -116,7 +116,8 @@ public sealed class Mask2FormerTrainer
             if (Options.InitialWeights is { } init && resumeConfig is null)
             {
                 if (!File.Exists(init)) throw new FileNotFoundException($"initial weights not found: '{init}'", init);
-                ModuleCheckpoint.Load(network, init, strict: false);
+                if (init.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)) MmdetModelFolder.LoadWeights(network, init, strict: false);
+                else ModuleCheckpoint.Load(network, init, strict: false);
             }
             return Train(network, set, validation, progress, cancellationToken);
         }

@@ -25,7 +25,8 @@ public sealed class Mask2FormerTrainerOptions
     public bool KeepConfigLabels { get; set; }
 
     /// <summary>
-    /// A safetensors file (Hugging Face names) to start from, e.g. a pretrained model. Tensors whose
+    /// A safetensors file (Hugging Face names) or an mmdetection <c>.pth</c> checkpoint (through
+    /// <see cref="Checkpoints.MmdetModelFolder"/>'s name map) to start from, e.g. a pretrained model. Tensors whose
     /// name or shape does not fit (a class head of another size) are left at their initial values.
     /// Default none (random initialisation; Mask2Former starts from an ImageNet backbone, <c>MODEL.WEIGHTS</c>).
     /// </summary>

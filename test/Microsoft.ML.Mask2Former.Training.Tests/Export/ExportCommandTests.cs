@@ -14,13 +14,7 @@ public sealed class ExportCommandTests
         return folder;
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = global::Mask2Former.Cli.Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandLine.Run(args);
 
     [TestMethod]
     public void ExportsAFixedSizeModelWithTheGivenLabels()

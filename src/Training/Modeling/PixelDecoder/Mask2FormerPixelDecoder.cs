@@ -32,15 +32,15 @@ public sealed class Mask2FormerPixelDecoder : nn.Module
         input_projections = nn.ModuleList(backboneChannels.Skip(backboneChannels.Count - Levels).Reverse()
             .Select(channels => nn.Sequential(
                 nn.Conv2d(channels, dim, kernel_size: 1),
-                nn.GroupNorm(Mask2FormerConfig.GroupNormGroups, dim))).ToArray());
+                nn.GroupNorm(config.PixelDecoderNormGroups, dim))).ToArray());
         encoder = new PixelDecoderEncoder(config);
         mask_projection = nn.Conv2d(dim, config.MaskFeatureSize, kernel_size: 1);
         adapter_1 = nn.Sequential(
             nn.Conv2d(backboneChannels[0], dim, kernel_size: 1, bias: false),
-            nn.GroupNorm(Mask2FormerConfig.GroupNormGroups, dim));
+            nn.GroupNorm(config.PixelDecoderNormGroups, dim));
         layer_1 = nn.Sequential(
             nn.Conv2d(dim, dim, kernel_size: 3, stride: 1, padding: 1, bias: false),
-            nn.GroupNorm(Mask2FormerConfig.GroupNormGroups, dim),
+            nn.GroupNorm(config.PixelDecoderNormGroups, dim),
             nn.ReLU());
         RegisterComponents();
     }

@@ -18,20 +18,25 @@ public sealed class MultiscaleDeformableAttention : nn.Module
     private readonly int _heads;
     private readonly int _levels;
     private readonly int _points;
-    private readonly int _dim;
+    private readonly int _valueDim;
 
-    /// <summary>Creates the attention for <paramref name="dim"/> channels.</summary>
-    public MultiscaleDeformableAttention(int dim, int heads, int levels, int points) : base(nameof(MultiscaleDeformableAttention))
+    /// <summary>
+    /// Creates the attention for <paramref name="dim"/> channels; the values are projected to
+    /// <paramref name="valueDim"/> channels (default <paramref name="dim"/>; ViT-Adapter's
+    /// <c>deform_ratio</c> narrows them) and back.
+    /// </summary>
+    public MultiscaleDeformableAttention(int dim, int heads, int levels, int points, int? valueDim = null) : base(nameof(MultiscaleDeformableAttention))
     {
-        if (dim % heads != 0) throw new ArgumentException($"dim {dim} is not divisible by {heads} heads.");
-        _dim = dim;
+        var values = valueDim ?? dim;
+        if (values % heads != 0) throw new ArgumentException($"value width {values} is not divisible by {heads} heads.");
+        _valueDim = values;
         _heads = heads;
         _levels = levels;
         _points = points;
         sampling_offsets = nn.Linear(dim, heads * levels * points * 2);
         attention_weights = nn.Linear(dim, heads * levels * points);
-        value_proj = nn.Linear(dim, dim);
-        output_proj = nn.Linear(dim, dim);
+        value_proj = nn.Linear(dim, values);
+        output_proj = nn.Linear(values, dim);
         RegisterComponents();
     }
 
@@ -80,7 +85,7 @@ public sealed class MultiscaleDeformableAttention : nn.Module
         var length = values.shape[1];
         if (shapes.Sum(s => s.Height * s.Width) != length)
             throw new ArgumentException($"The level shapes cover {shapes.Sum(s => s.Height * s.Width)} positions but the values have {length}.");
-        var headDim = _dim / _heads;
+        var headDim = _valueDim / _heads;
         var value = value_proj.forward(values).view(batch, length, _heads, headDim);
         var offsets = sampling_offsets.forward(queries).view(batch, count, _heads, _levels, _points, 2);
         var weights = attention_weights.forward(queries).view(batch, count, _heads, _levels * _points).softmax(-1);

@@ -17,10 +17,11 @@ public sealed class PixelDecoderEncoder : nn.Module
     }
 
     /// <summary>
-    /// Reference points [1, S, L, 2]: the centre of each token's pixel, normalised to (0, 1), the
-    /// same for every level (no padding, valid ratios 1).
+    /// Reference points [1, S, L, 2] of the tokens of maps of sizes <paramref name="shapes"/>: the
+    /// centre of each token's pixel, normalised to (0, 1), the same for each of the
+    /// <paramref name="levels"/> levels sampled (default: one per shape; no padding, valid ratios 1).
     /// </summary>
-    internal static Tensor ReferencePoints(IReadOnlyList<(long Height, long Width)> shapes, ScalarType dtype, Device device)
+    internal static Tensor ReferencePoints(IReadOnlyList<(long Height, long Width)> shapes, ScalarType dtype, Device device, int? levels = null)
     {
         using var scope = NewDisposeScope();
         var perLevel = new List<Tensor>();
@@ -31,7 +32,7 @@ public sealed class PixelDecoderEncoder : nn.Module
             var grid = meshgrid(new[] { y, x }, indexing: "ij");
             perLevel.Add(stack(new[] { grid[1].reshape(-1), grid[0].reshape(-1) }, -1));
         }
-        var points = cat(perLevel.ToArray(), 0).unsqueeze(0).unsqueeze(2).expand(1, -1, shapes.Count, 2);
+        var points = cat(perLevel.ToArray(), 0).unsqueeze(0).unsqueeze(2).expand(1, -1, levels ?? shapes.Count, 2);
         return points.MoveToOuterDisposeScope();
     }
 

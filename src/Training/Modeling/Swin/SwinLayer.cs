@@ -61,17 +61,7 @@ public sealed class SwinLayer : nn.Module
         return result.MoveToOuterDisposeScope();
     }
 
-    // Stochastic depth: in training, drops the whole residual branch of a sample with probability p.
-    private Tensor DropPath(Tensor branch)
-    {
-        if (!training || _dropPath <= 0) return branch;
-        var keep = 1 - _dropPath;
-        var shape = new long[branch.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = branch.shape[0];
-        var mask = rand(shape, branch.dtype, branch.device).add_(keep).floor_();
-        return branch.div(keep) * mask;
-    }
+    private Tensor DropPath(Tensor branch) => StochasticDepth.Apply(branch, _dropPath, training);
 
     /// <summary>[B, H, W, C] → windows [B·(H/w)·(W/w), w·w, C], batch-major, row-major windows.</summary>
     internal static Tensor Partition(Tensor x, int window)
