@@ -54,6 +54,20 @@ public static class InstanceEvaluator
     /// <param name="options">Threads; <see langword="null"/> for the defaults.</param>
     /// <param name="resultsSource">A name for the detections in error messages (a file path, or a description).</param>
     public static InstanceSegmentationMetrics Evaluate(CocoInstancesDataset groundTruth, IReadOnlyList<CocoDetection> detections,
+        InstanceIouType iouType, InstanceEvaluatorOptions? options = null, string resultsSource = "<results>") =>
+        Accumulate(groundTruth, detections, iouType, options, resultsSource).ComputeMetrics(groundTruth.Categories, options?.Threads ?? 0);
+
+    /// <summary>
+    /// Like <see cref="Evaluate"/> but returns the mergeable per-image evaluation, for evaluating
+    /// shards of a data set apart (each with its own images' ground truth and detections) and
+    /// merging them with <see cref="InstanceEvaluationAccumulator.Add"/>.
+    /// </summary>
+    /// <param name="groundTruth">The ground truth of the images to evaluate.</param>
+    /// <param name="detections">Their detections, in the order a results file would list them.</param>
+    /// <param name="iouType">Boxes or masks.</param>
+    /// <param name="options">Threads; <see langword="null"/> for the defaults.</param>
+    /// <param name="resultsSource">A name for the detections in error messages.</param>
+    public static InstanceEvaluationAccumulator Accumulate(CocoInstancesDataset groundTruth, IReadOnlyList<CocoDetection> detections,
         InstanceIouType iouType, InstanceEvaluatorOptions? options = null, string resultsSource = "<results>")
     {
         ArgumentNullException.ThrowIfNull(groundTruth);
@@ -92,8 +106,6 @@ public static class InstanceEvaluator
 
         // Per image: prepare the objects (masks decoded or rasterised), compute IoUs and match.
         var perImage = new (int Category, InstanceImageEvaluation Evaluation)[imageIds.Length][];
-        var gtCounts = new int[categories.Length];
-        var dtCounts = new int[categories.Length];
         var errors = new Exception?[imageIds.Length];
         Parallel.For(0, imageIds.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Threads }, i =>
         {
@@ -109,20 +121,14 @@ public static class InstanceEvaluator
         });
         // Report the first bad item in image order, whatever the thread count.
         if (Array.Find(errors, e => e is not null) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-        var perCategory = new List<InstanceImageEvaluation>[categories.Length];
-        for (var k = 0; k < categories.Length; k++) perCategory[k] = [];
+        var result = new InstanceEvaluationAccumulator(iouType);
         for (var i = 0; i < imageIds.Length; i++)
         {
-            foreach (var (k, e) in perImage[i]) perCategory[k].Add(e);
-            if (gtByImage[i] is { } g) foreach (var (k, _) in g) gtCounts[k]++;
-            if (dtByImage[i] is { } d) foreach (var (k, _, _) in d) dtCounts[k]++;
+            result.AddImage(imageIds[i], perImage[i].Select(e => (categories[e.Category].Id, e.Evaluation)));
+            if (gtByImage[i] is { } g) foreach (var (k, _) in g) result.Count(categories[k].Id, 1, 0);
+            if (dtByImage[i] is { } d) foreach (var (k, _, _) in d) result.Count(categories[k].Id, 0, 1);
         }
-
-        var accumulation = new InstanceAccumulation(categories.Length);
-        Parallel.For(0, categories.Length, new ParallelOptions { MaxDegreeOfParallelism = options.Threads },
-            k => accumulation.AddCategory(k, perCategory[k]));
-
-        return new InstanceSegmentationMetrics(iouType, accumulation, categories, gtCounts, dtCounts, imageIds.Length, detections.Count);
+        return result;
     }
 
     private static (int, InstanceImageEvaluation)[] EvaluateImage(CocoImage image, List<(int Category, CocoInstanceAnnotation Annotation)>? gts,

@@ -23,6 +23,10 @@ internal sealed class InstanceImageEvaluation
         NonIgnoredGroundTruth = nonIgnoredGroundTruth;
     }
 
+    /// <summary>An evaluation read back (from an accumulator's JSON); the arrays are taken as they are.</summary>
+    internal static InstanceImageEvaluation FromParts(double[] scores, ushort[][] matched, ushort[][] ignored, int[] nonIgnoredGroundTruth) =>
+        new(scores, matched, ignored, nonIgnoredGroundTruth);
+
     /// <summary>Scores of the kept detections, highest first.</summary>
     public double[] Scores { get; }
 

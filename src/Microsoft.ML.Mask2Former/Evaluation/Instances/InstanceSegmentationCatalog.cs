@@ -35,7 +35,14 @@ public sealed class InstanceSegmentationCatalog
     /// <param name="options">Box or mask AP, threads and columns; <see langword="null"/> for mask AP over the names of <see cref="PanopticColumnNames"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type (the message names it).</exception>
     /// <exception cref="DataFormatException">A row is inconsistent (vector lengths, mask sizes, corrupt RLE, unknown category); the message names the image.</exception>
-    public InstanceSegmentationMetrics Evaluate(IDataView data, IReadOnlyList<CocoPanopticCategory> categories, InstanceEvaluationOptions? options = null)
+    public InstanceSegmentationMetrics Evaluate(IDataView data, IReadOnlyList<CocoPanopticCategory> categories, InstanceEvaluationOptions? options = null) =>
+        Accumulate(data, categories, options).ComputeMetrics(InstanceCategories(categories), options?.Threads ?? 0);
+
+    /// <summary>Like <see cref="Evaluate"/> but returns the mergeable per-image evaluation (for shards of a data set).</summary>
+    /// <param name="data">Rows holding panoptic ground truth and instance predictions.</param>
+    /// <param name="categories">The category list with thing flags.</param>
+    /// <param name="options">Box or mask AP, threads and columns.</param>
+    public InstanceEvaluationAccumulator Accumulate(IDataView data, IReadOnlyList<CocoPanopticCategory> categories, InstanceEvaluationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(categories);
@@ -123,8 +130,10 @@ public sealed class InstanceSegmentationCatalog
                 }
             }
         }
-        var gt = new CocoInstancesDataset(images, annotations, categories.Select(c => new CocoInstanceCategory(c.Id, c.Name, c.Supercategory)).ToArray(),
-            "the panoptic ground truth");
-        return InstanceEvaluator.Evaluate(gt, detections, o.IouType, new InstanceEvaluatorOptions { Threads = o.Threads }, "the predicted instances");
+        var gt = new CocoInstancesDataset(images, annotations, InstanceCategories(categories), "the panoptic ground truth");
+        return InstanceEvaluator.Accumulate(gt, detections, o.IouType, new InstanceEvaluatorOptions { Threads = o.Threads }, "the predicted instances");
     }
+
+    private static CocoInstanceCategory[] InstanceCategories(IReadOnlyList<CocoPanopticCategory> categories) =>
+        categories.Select(c => new CocoInstanceCategory(c.Id, c.Name, c.Supercategory)).ToArray();
 }

@@ -33,6 +33,40 @@ public sealed class InstanceReferenceTests
 
     [TestMethod]
     [DataRow("synth", "segm")]
+    [DataRow("synth", "bbox")]
+    [DataRow("sample", "segm")]
+    public void ShardsEvaluatedApartAndMergedThroughJsonGiveExactlyTheWholeEvaluation(string caseName, string iouType)
+    {
+        var folder = TestPaths.EvaluationCase(caseName);
+        var gt = CocoInstancesDataset.Load(Path.Combine(folder, "instances_gt.json"));
+        var results = CocoResultsFile.Load(Path.Combine(folder, $"detections_{iouType}.json"));
+        var whole = InstanceEvaluator.Evaluate(gt, results, Parse(iouType));
+        // Three shards by image position, each with only its images' ground truth and detections.
+        var order = gt.Images.Select(i => i.Id).ToArray();
+        InstanceEvaluationAccumulator? merged = null;
+        for (var shard = 2; shard >= 0; shard--)
+        {
+            var mine = order.Where((_, n) => n % 3 == shard).ToHashSet(StringComparer.Ordinal);
+            var part = new CocoInstancesDataset(gt.Images.Where(i => mine.Contains(i.Id)).ToArray(),
+                gt.Annotations.Where(a => mine.Contains(a.ImageId)).ToArray(), gt.Categories);
+            var accumulator = InstanceEvaluator.Accumulate(part, results.Where(d => mine.Contains(d.ImageId)).ToArray(), Parse(iouType));
+            var shipped = InstanceEvaluationAccumulator.FromJson(accumulator.ToJson(), $"shard {shard}");
+            if (merged is null) merged = shipped;
+            else merged.Add(shipped);
+        }
+        var metrics = merged!.ComputeMetrics(gt.Categories);
+        CollectionAssert.AreEqual(whole.Stats.ToArray(), metrics.Stats.ToArray());
+        CollectionAssert.AreEqual(whole.SummaryLines.ToArray(), metrics.SummaryLines.ToArray());
+        for (var k = 0; k < whole.PerClass.Count; k++) Assert.AreEqual(whole.PerClass[k], metrics.PerClass[k]);
+        Assert.AreEqual(whole.ImageCount, metrics.ImageCount);
+        Assert.AreEqual(whole.DetectionCount, metrics.DetectionCount);
+
+        var overlap = InstanceEvaluator.Accumulate(gt, results, Parse(iouType));
+        StringAssert.Contains(Assert.ThrowsExactly<DataFormatException>(() => overlap.Add(InstanceEvaluator.Accumulate(gt, results, Parse(iouType)))).Message, "both");
+    }
+
+    [TestMethod]
+    [DataRow("synth", "segm")]
     [DataRow("sample", "bbox")]
     public void ThreadCountDoesNotChangeAnyNumber(string caseName, string iouType)
     {
