@@ -30,6 +30,12 @@ internal static partial class CommandHooks
     /// <summary>Adds <c>m2f convert</c>.</summary>
     static partial void AddConvert(RootCommand root, TextWriter stdout, TextWriter stderr);
 
+    /// <summary>Adds <c>m2f test</c>.</summary>
+    static partial void AddTest(RootCommand root, TextWriter stdout, TextWriter stderr);
+
+    /// <summary>Adds <c>m2f merge</c>.</summary>
+    static partial void AddMerge(RootCommand root, TextWriter stdout, TextWriter stderr);
+
     /// <summary>Adds every optional command to the tree.</summary>
     public static void AddAll(RootCommand root, Command eval, TextWriter stdout, TextWriter stderr)
     {
@@ -40,5 +46,7 @@ internal static partial class CommandHooks
         AddSweep(root, stdout, stderr);
         AddRender(root, stdout, stderr);
         AddConvert(root, stdout, stderr);
+        AddTest(root, stdout, stderr);
+        AddMerge(root, stdout, stderr);
     }
 }

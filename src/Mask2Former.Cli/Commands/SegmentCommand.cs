@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Rendering;
 using Microsoft.ML.Mask2Former.Scoring;
 
@@ -42,11 +43,17 @@ namespace Mask2Former.Cli.Commands
             {
                 Description = "With mmdet: keep only segment pixels whose own mask probability is at least 0.5 (mmdetection's test_cfg filter_low_score; the ViT-Adapter configs set it). Default: the model's m2f.filter_low_score metadata, else false.",
             };
+            var instancesJson = new Option<FileInfo?>("--instances-json")
+            {
+                Description = "Also write the instance predictions of the same forward pass (things only) as a COCO results file (segmentation as RLE, bbox, score), which m2f eval instances reads.",
+            };
+            var shard = new Option<string?>("--shard") { Description = "Segment shard I of N (images whose position in file-name order is I modulo N), e.g. 0/4; the JSON gets the shard's name (pred.shard-0000-of-0004.json)." };
+            var shards = new Option<int?>("--shards") { Description = $"The number of shards, with a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (or set {Sharding.ShardSpec.ShardCountVariable})." };
             var overlay = new Option<DirectoryInfo?>("--overlay") { Description = "Also draw each image with its segments (category colours, boundaries, labels with scores) as <stem>_overlay.png in this folder." };
 
             var command = new Command("segment", "Panoptic segmentation of a folder of images with a Mask2Former ONNX model, written as COCO panoptic predictions (JSON + PNGs) that m2f eval panoptic reads.")
             {
-                model, labels, images, outJson, outFolder, inputSize, threads, postProcessing, filterLowScore, overlay,
+                model, labels, images, outJson, outFolder, inputSize, threads, postProcessing, filterLowScore, instancesJson, shard, shards, overlay,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
             {
@@ -56,11 +63,18 @@ namespace Mask2Former.Cli.Commands
                     .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
                     .OrderBy(f => f, StringComparer.Ordinal).ToList();
                 if (files.Count == 0) throw new ArgumentException($"no images (.jpg, .jpeg, .png, .webp, .bmp) in '{folder}'");
+                var spec = Sharding.ShardSpec.Resolve(parse.GetValue(shard), parse.GetValue(shards), Environment.GetEnvironmentVariable);
+                files = files.Where((_, position) => spec.Contains(position)).ToList();
+                var jsonPath = parse.GetValue(outJson)!.FullName;
+                if (!spec.IsWhole) jsonPath = Path.ChangeExtension(jsonPath, null) + "." + spec.Name + ".json";
                 var duplicate = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (duplicate is not null)
                     throw new ArgumentException($"two images share the stem '{duplicate.Key}' ({string.Join(", ", duplicate.Select(Path.GetFileName))}); their PNGs would collide");
 
-                var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads) };
+                var instancesFile = parse.GetValue(instancesJson)?.FullName;
+                if (instancesFile is not null && !spec.IsWhole) instancesFile = Path.ChangeExtension(instancesFile, null) + "." + spec.Name + ".json";
+                // Instances beside panoptic results are things only, as detectron2 (panoptic on) and mmdetection report them.
+                var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads), ThingClassesOnly = true };
                 if (parse.GetValue(labels) is { } labelFile)
                 {
                     options.Labels = Mask2FormerLabelSet.Load(labelFile.FullName, out var objectThreshold, out var overlapThreshold);
@@ -80,6 +94,7 @@ namespace Mask2Former.Cli.Commands
                 using var predictor = new Mask2FormerPredictor(options);
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
+                var detections = new List<CocoDetection>();
                 var watch = Stopwatch.StartNew();
                 for (var n = 0; n < files.Count; n++)
                 {
@@ -94,13 +109,17 @@ namespace Mask2Former.Cli.Commands
                     }
                     using (image)
                     {
-                        var result = predictor.PredictPanoptic(image);
-                        var map = new uint[result.SegmentIds.Length];
-                        for (var i = 0; i < map.Length; i++) map[i] = (uint)result.SegmentIds[i];
+                        PanopticResult result;
+                        if (instancesFile is null) result = predictor.PredictPanoptic(image);
+                        else
+                        {
+                            var both = predictor.Predict(image);
+                            result = both.Panoptic;
+                            detections.AddRange(CocoPredictions.Instances(both.Instances, imageId, predictor.Labels).Masks);
+                        }
+                        var (map, segments) = CocoPredictions.Panoptic(result, predictor.Labels);
                         var pngName = stem + ".png";
                         Png.WriteIds(Path.Combine(pngFolder, pngName), map, result.Width, result.Height);
-                        var segments = result.Segments.Select(s => new CocoPanopticSegment((uint)s.Id, predictor.Labels[s.CategoryId].Id, false, s.Area,
-                            [s.Box.X, s.Box.Y, s.Box.Width, s.Box.Height])).ToList();
                         annotations.Add(new CocoPanopticAnnotation(imageId, pngName, segments));
                         if (overlayFolder is not null)
                         {
@@ -114,8 +133,9 @@ namespace Mask2Former.Cli.Commands
                         stderr.WriteLine($"segmented {n + 1}/{files.Count} ({watch.Elapsed.TotalSeconds:F1} s)");
                 }
                 var categories = predictor.Labels.Select(l => new CocoPanopticCategory(l.Id, l.Name, l.IsThing)).ToList();
-                new CocoPanopticDataset(cocoImages, annotations, categories).Save(parse.GetValue(outJson)!.FullName);
-                stdout.WriteLine($"{files.Count} images segmented: {annotations.Sum(a => a.Segments.Count)} segments; predictions in {parse.GetValue(outJson)!.FullName} and {pngFolder}");
+                new CocoPanopticDataset(cocoImages, annotations, categories).Save(jsonPath);
+                if (instancesFile is not null) CocoResultsFile.Save(instancesFile, detections);
+                stdout.WriteLine($"{files.Count} images segmented: {annotations.Sum(a => a.Segments.Count)} segments; predictions in {jsonPath} and {pngFolder}");
                 return CliExit.Ok;
             }));
             return command;

@@ -122,6 +122,52 @@ public sealed class CocoInstancesDataset
         return new CocoInstancesDataset(images, annotations, categories, path);
     }
 
+    /// <summary>
+    /// The instance ground truth of a panoptic data set, as panopticapi's
+    /// <c>panoptic2detection_coco_format</c> converter makes it: one annotation per thing segment
+    /// (ids 1, 2, … in JSON order), its mask the segment's pixels as RLE, its box the mask's extent,
+    /// its area the JSON <c>area</c> (else the pixel count), crowd as flagged; every category listed.
+    /// </summary>
+    /// <param name="panoptic">The panoptic JSON.</param>
+    /// <param name="pngFolder">Its segment-map PNGs.</param>
+    /// <exception cref="DataFormatException">A PNG is missing or does not match its image.</exception>
+    public static CocoInstancesDataset FromPanoptic(CocoPanopticDataset panoptic, string pngFolder)
+    {
+        ArgumentNullException.ThrowIfNull(panoptic);
+        ArgumentException.ThrowIfNullOrEmpty(pngFolder);
+        var thing = panoptic.Categories.ToDictionary(c => c.Id, c => c.IsThing);
+        var images = panoptic.Images.ToDictionary(i => i.Id, StringComparer.Ordinal);
+        var annotations = new List<CocoInstanceAnnotation>();
+        foreach (var a in panoptic.Annotations)
+        {
+            var path = Path.Combine(pngFolder, a.FileName);
+            var map = Png.ReadIds(path, out var width, out var height);
+            if (images.TryGetValue(a.ImageId, out var image) && (image.Width != width || image.Height != height))
+                throw new DataFormatException($"the PNG is {width}x{height} but its image {image.Width}x{image.Height}", path, a.ImageId);
+            annotations.AddRange(ThingAnnotations(a.ImageId, map, height, width, a.Segments, thing, annotations.Count + 1, panoptic.Source));
+        }
+        return new CocoInstancesDataset(panoptic.Images, annotations,
+            panoptic.Categories.Select(c => new CocoInstanceCategory(c.Id, c.Name, c.Supercategory)).ToArray(), panoptic.Source);
+    }
+
+    /// <summary>The thing segments of one panoptic image as instance annotations, numbered from <paramref name="firstId"/>.</summary>
+    internal static IEnumerable<CocoInstanceAnnotation> ThingAnnotations(string imageId, ReadOnlySpan<uint> map, int height, int width,
+        IReadOnlyList<CocoPanopticSegment> segments, IReadOnlyDictionary<int, bool> isThing, long firstId, string? source = null)
+    {
+        var rles = CocoRle.EncodeSegmentMap(map, height, width);
+        var result = new List<CocoInstanceAnnotation>();
+        foreach (var segment in segments)
+        {
+            if (!isThing.TryGetValue(segment.CategoryId, out var thing))
+                throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", source, imageId, segment.Id);
+            if (!thing) continue;
+            var rle = rles.TryGetValue(segment.Id, out var r) ? r : CocoRle.FromCounts([(uint)((long)height * width)], height, width);
+            result.Add(new CocoInstanceAnnotation(firstId + result.Count, imageId, segment.CategoryId, segment.IsCrowd,
+                segment.Area ?? rle.Area, rle.ToBoundingBox(), CocoSegmentation.FromRle(rle)));
+        }
+        return result;
+    }
+
     /// <summary>Writes the data set as COCO instance JSON, atomically; masks are written as compressed RLE.</summary>
     public void Save(string path)
     {

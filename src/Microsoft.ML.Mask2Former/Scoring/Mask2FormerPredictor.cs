@@ -75,6 +75,18 @@ public sealed class Mask2FormerPredictor : IDisposable
         return Mask2FormerPostProcessor.Semantic(ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth), geometry, _settings.SemanticOptions());
     }
 
+    /// <summary>
+    /// Panoptic and instance segmentation (and semantic, when <paramref name="semantic"/>) of one
+    /// image from a single forward pass.
+    /// </summary>
+    public Mask2FormerPrediction Predict(MLImage image, bool semantic = false)
+    {
+        var (classes, masks, geometry, settings) = Run(image);
+        var logits = ScoringCore.Logits(classes, masks, settings, geometry.PaddedHeight, geometry.PaddedWidth);
+        return new Mask2FormerPrediction(_settings.Panoptic(logits, geometry), _settings.Instances(logits, geometry),
+            semantic ? Mask2FormerPostProcessor.Semantic(logits, geometry, _settings.SemanticOptions()) : null);
+    }
+
     /// <summary>Pre-processes and runs the model: the logits of one image, where it sat in the input, and the settings of that input size.</summary>
     internal (float[] ClassLogits, float[] MaskLogits, ImageGeometry Geometry, ScoringSettings Settings) Run(MLImage image)
     {

@@ -86,16 +86,7 @@ public sealed class InstanceSegmentationCatalog
                 var map = truth.Map();
                 if (map.Length != (long)height * width)
                     throw new DataFormatException($"the ground-truth map holds {map.Length} pixels, not {height}x{width}", imageId: imageId);
-                var rles = CocoRle.EncodeSegmentMap(map, height, width);
-                foreach (var segment in segments)
-                {
-                    if (!thing.TryGetValue(segment.CategoryId, out var isThing))
-                        throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", imageId: imageId, segmentId: segment.Id);
-                    if (!isThing) continue;
-                    var rle = rles.TryGetValue(segment.Id, out var r) ? r : CocoRle.FromCounts([(uint)((long)height * width)], height, width);
-                    annotations.Add(new CocoInstanceAnnotation(annotations.Count + 1, imageId, segment.CategoryId, segment.IsCrowd,
-                        segment.Area ?? rle.Area, rle.ToBoundingBox(), CocoSegmentation.FromRle(rle)));
-                }
+                annotations.AddRange(CocoInstancesDataset.ThingAnnotations(imageId, map, height, width, segments, thing, annotations.Count + 1));
 
                 getCat(ref cats);
                 getScore(ref scores);

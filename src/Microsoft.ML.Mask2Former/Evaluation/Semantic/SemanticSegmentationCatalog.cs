@@ -18,9 +18,6 @@ namespace Microsoft.ML.Mask2Former.Evaluation;
 /// </remarks>
 public sealed class SemanticSegmentationCatalog
 {
-    /// <summary>The ignore label of the confusion matrix (no category index can take it).</summary>
-    private const int Ignore = -1;
-
     internal SemanticSegmentationCatalog(MLContext context) => Context = context;
 
     /// <summary>The context this catalog belongs to.</summary>
@@ -47,52 +44,18 @@ public sealed class SemanticSegmentationCatalog
         var s = data.Schema;
         var truth = new GroundTruthReader(s, o, withCrowdAndAreas: false);
         var predCol = SchemaChecks.Require(s, "predicted semantic map", o.PredictedSemanticMapColumnName, NumberDataViewType.UInt32, true);
-        var classOf = new Dictionary<long, int>(categories.Count);
-        for (var k = 0; k < categories.Count; k++)
-        {
-            if (!classOf.TryAdd(categories[k].Id, k)) throw new ArgumentException($"category id {categories[k].Id} appears twice in the category list", nameof(categories));
-        }
-        var accumulator = new SemanticSegmentationAccumulator(categories.Count, Ignore);
+        var semantic = new SemanticFromPanoptic(categories);
+        var accumulator = semantic.CreateAccumulator();
         using var cursor = data.GetRowCursor(truth.Columns.Append(predCol));
         truth.Bind(cursor);
         var getPred = cursor.GetGetter<VBuffer<uint>>(predCol);
         VBuffer<uint> pred = default;
-        int[] gtClasses = [], predClasses = [];
         while (cursor.MoveNext())
         {
             var imageId = truth.ImageId();
             var segments = truth.Segments(imageId);
-            var map = truth.Map();
             getPred(ref pred);
-            var predMap = GroundTruthReader.Dense(pred);
-            if (predMap.Length != map.Length)
-                throw new DataFormatException($"size mismatch: the prediction has {predMap.Length} pixels, the ground truth {map.Length}", imageId: imageId);
-            var classOfSegment = new Dictionary<uint, int>(segments.Length);
-            foreach (var segment in segments)
-            {
-                if (!classOf.TryGetValue(segment.CategoryId, out var k))
-                    throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", imageId: imageId, segmentId: segment.Id);
-                classOfSegment[segment.Id] = k;
-            }
-            if (gtClasses.Length != map.Length)
-            {
-                gtClasses = new int[map.Length];
-                predClasses = new int[map.Length];
-            }
-            for (var p = 0; p < map.Length; p++)
-            {
-                gtClasses[p] = classOfSegment.TryGetValue(map[p], out var g) ? g : Ignore;
-                predClasses[p] = classOf.TryGetValue(predMap[p], out var c) ? c
-                    : throw new DataFormatException($"predicted category {predMap[p]} at pixel {p} is not in the category list", imageId: imageId);
-            }
-            try
-            {
-                accumulator.Add(predClasses, gtClasses);
-            }
-            catch (DataFormatException e)
-            {
-                throw e.WithLocation(imageId: imageId);
-            }
+            semantic.Add(accumulator, imageId, truth.Map(), segments, GroundTruthReader.Dense(pred));
         }
         return accumulator;
     }
