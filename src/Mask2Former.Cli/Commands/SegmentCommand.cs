@@ -86,13 +86,7 @@ namespace Mask2Former.Cli.Commands
                     var file = files[n];
                     var stem = Path.GetFileNameWithoutExtension(file);
                     var imageId = ImageId(stem);
-                    MLImage image;
-                    try { image = MLImage.CreateFromFile(file); }
-                    catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException)
-                    {
-                        throw new DataFormatException($"cannot read the image: {e.Message}", file);
-                    }
-                    using (image)
+                    using (var image = ImageFile.Load(file))
                     {
                         var result = predictor.PredictPanoptic(image);
                         var map = new uint[result.SegmentIds.Length];

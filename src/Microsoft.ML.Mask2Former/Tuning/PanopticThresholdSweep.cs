@@ -60,8 +60,7 @@ public sealed class PanopticThresholdSweep
             if (!gt.TryGetAnnotation(image.Id, out var annotation))
                 throw new DataFormatException("the image has no annotation", json, image.Id);
             var imagePath = Path.Combine(datasetFolder, "images", image.FileName);
-            if (!File.Exists(imagePath)) throw new FileNotFoundException($"{imagePath}: image not found", imagePath);
-            using var mlImage = MLImage.CreateFromFile(imagePath);
+            using var mlImage = ImageFile.Load(imagePath, image.Id);
             var (classes, masks, geometry, settings) = predictor.Run(mlImage);
             var gtMap = Png.ReadIds(Path.Combine(datasetFolder, "panoptic", annotation.FileName), out var w, out var h);
             if (w != mlImage.Width || h != mlImage.Height)
