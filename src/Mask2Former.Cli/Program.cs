@@ -27,6 +27,14 @@ public static class Program
             stderr.WriteLine("Run 'm2f --help' (or 'm2f <command> --help') for usage.");
             return CliExit.BadInput;
         }
+        // Before any command runs: sane numbers, and no output that would overwrite an input.
+        var checkedPaths = CliExit.Guard(stderr, () =>
+        {
+            CliLimits.Check(parse);
+            OutputPaths.Check(parse);
+            return CliExit.Ok;
+        });
+        if (checkedPaths != CliExit.Ok) return checkedPaths;
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return parse.Invoke(config);
     }
