@@ -9,7 +9,8 @@ namespace Mask2Former.Cli;
 /// its inputs (the same file, the same folder, a file inside an input folder, a model folder's
 /// weights), compared after following symbolic links and relative paths, since writing there
 /// destroys what the command reads. Input files must be regular, non-empty files (a FIFO would
-/// block the command forever). Temporary files of outputs whose earlier writes were killed are
+/// block the command forever); input folders must not hold the <see cref="IncompleteMarker"/> of
+/// a run that did not finish. Temporary files of outputs whose earlier writes were killed are
 /// removed.
 /// </summary>
 internal static class OutputPaths
@@ -43,6 +44,8 @@ internal static class OutputPaths
             if (role is PathRole.InputFile or PathRole.InputFileIfExists && File.Exists(path)) InputFile.RequireRegular(Path.GetFullPath(path), $"{option} file");
             if (role is PathRole.InputFolder or PathRole.ModelFolder && File.Exists(path))
                 throw new ArgumentException($"{option} '{path}' is a file; a folder is expected");
+            if (role == PathRole.InputFolder && Directory.Exists(path) && IncompleteMarker.Find(path) is { } writer)
+                throw new ArgumentException($"{option} '{path}' holds {IncompleteMarker.FileName}: {writer} did not finish writing there, so its files may be partial; run it again first");
         }
 
         var written = CommandPaths.FilesWrittenIntoOutputFolder.GetValueOrDefault(command, []);

@@ -23,8 +23,9 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) stderr.WriteLine($"m2f: {error.Message}");
-            stderr.WriteLine("Run 'm2f --help' (or 'm2f <command> --help') for usage.");
+            // One line, as every other error.
+            var command = OutputPaths.CommandName(parse.CommandResult);
+            stderr.WriteLine($"m2f: error: {string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'm2f {(command.Length > 0 ? command + " " : "")}--help')");
             return CliExit.BadInput;
         }
         // Before any command runs: sane numbers, and no output that would overwrite an input.

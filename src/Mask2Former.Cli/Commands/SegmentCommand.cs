@@ -59,6 +59,9 @@ namespace Mask2Former.Cli.Commands
                 var duplicate = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (duplicate is not null)
                     throw new ArgumentException($"two images share the stem '{duplicate.Key}' ({string.Join(", ", duplicate.Select(Path.GetFileName))}); their PNGs would collide");
+                var sameId = files.GroupBy(f => ImageId(Path.GetFileNameWithoutExtension(f)), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+                if (sameId is not null)
+                    throw new ArgumentException($"the images {string.Join(" and ", sameId.Select(f => $"'{Path.GetFileName(f)}'"))} in '{folder}' would all get image id {sameId.Key} (numeric names are read as numbers); rename all but one");
 
                 var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads) };
                 if (parse.GetValue(labels) is { } labelFile)
@@ -78,6 +81,7 @@ namespace Mask2Former.Cli.Commands
                 var overlayFolder = parse.GetValue(overlay)?.FullName;
                 if (overlayFolder is not null) Directory.CreateDirectory(overlayFolder);
                 using var predictor = new Mask2FormerPredictor(options);
+                var marker = IncompleteMarker.Begin("segment", pngFolder, overlayFolder);
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
                 var watch = Stopwatch.StartNew();
@@ -108,7 +112,8 @@ namespace Mask2Former.Cli.Commands
                         stderr.WriteLine($"segmented {n + 1}/{files.Count} ({watch.Elapsed.TotalSeconds:F1} s)");
                 }
                 var categories = predictor.Labels.Select(l => new CocoPanopticCategory(l.Id, l.Name, l.IsThing)).ToList();
-                new CocoPanopticDataset(cocoImages, annotations, categories).Save(parse.GetValue(outJson)!.FullName);
+                new CocoPanopticDataset(cocoImages, annotations, categories, parse.GetValue(outJson)!.FullName).Save(parse.GetValue(outJson)!.FullName);
+                marker.Complete();
                 stdout.WriteLine($"{files.Count} images segmented: {annotations.Sum(a => a.Segments.Count)} segments; predictions in {parse.GetValue(outJson)!.FullName} and {pngFolder}");
                 return CliExit.Ok;
             }));
