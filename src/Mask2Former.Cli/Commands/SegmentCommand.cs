@@ -111,6 +111,10 @@ namespace Mask2Former.Cli.Commands
                     if ((n + 1) % 50 == 0 || n + 1 == files.Count)
                         stderr.WriteLine($"segmented {n + 1}/{files.Count} ({watch.Elapsed.TotalSeconds:F1} s)");
                 }
+                if (predictor.ImagesWithNonFiniteLogits == files.Count)
+                    throw new DataFormatException($"the model gave NaN or infinite logits for every image ({predictor.NonFiniteLogits} values): its weights are damaged or it overflows on these inputs", options.ModelPath);
+                if (predictor.ImagesWithNonFiniteLogits > 0)
+                    stderr.WriteLine($"m2f: warning: the model gave NaN or infinite logits for {predictor.ImagesWithNonFiniteLogits} of {files.Count} images ({predictor.NonFiniteLogits} values); their segments may be missing");
                 var categories = predictor.Labels.Select(l => new CocoPanopticCategory(l.Id, l.Name, l.IsThing)).ToList();
                 new CocoPanopticDataset(cocoImages, annotations, categories, parse.GetValue(outJson)!.FullName).Save(parse.GetValue(outJson)!.FullName);
                 marker.Complete();

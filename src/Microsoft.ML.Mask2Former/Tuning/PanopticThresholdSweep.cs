@@ -72,6 +72,9 @@ public sealed class PanopticThresholdSweep
             var imagePath = Path.Combine(datasetFolder, "images", image.FileName);
             using var mlImage = ImageFile.Load(imagePath, image.Id);
             var (classes, masks, geometry, settings) = predictor.Run(mlImage);
+            // Every setting would score the same dropped queries: a sweep over NaN logits measures nothing.
+            if (NonFiniteValues.Count(classes) + NonFiniteValues.Count(masks) is > 0 and var nonFinite)
+                throw new DataFormatException($"the model gave {nonFinite} NaN or infinite logits for this image (are its weights damaged?)", imagePath, image.Id);
             var gtMap = Png.ReadIds(Path.Combine(datasetFolder, "panoptic", annotation.FileName), out var w, out var h);
             if (w != mlImage.Width || h != mlImage.Height)
                 throw new DataFormatException($"the segment map is {w}×{h} but the image is {mlImage.Width}×{mlImage.Height}", annotation.FileName, image.Id);
