@@ -42,6 +42,16 @@ internal static class CliLimits
     public static int Threads(int n, string option = "--threads") =>
         n >= 1 && n <= MaxThreads ? n : throw new ArgumentException($"{option} must be in 1..{MaxThreads} on this machine ({Environment.ProcessorCount} processors), got {n}");
 
+    /// <summary>Checks a square image size (<c>train --size</c>) as <see cref="ImageSize"/> does.</summary>
+    /// <exception cref="ArgumentException">Too large; the message names the option.</exception>
+    public static int SquareSize(int size, string option)
+    {
+        if (size > MaxImageSide || (long)size * size > MaxImagePixels)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{option} {size} is too large: at most {(int)Math.Sqrt(MaxImagePixels)} ({MaxImagePixels:N0} pixels a crop)"));
+        return size;
+    }
+
     /// <summary>Checks an image size (height × width) against <see cref="MaxImageSide"/> and <see cref="MaxImagePixels"/>.</summary>
     /// <exception cref="ArgumentException">Too large; the message names the option.</exception>
     public static (int Height, int Width) ImageSize(int height, int width, string option)

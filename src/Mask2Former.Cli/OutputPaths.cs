@@ -41,12 +41,14 @@ internal static class OutputPaths
 
         foreach (var (option, path, role) in inputs)
         {
-            if (role is PathRole.InputFile or PathRole.InputFileIfExists && File.Exists(path)) InputFile.RequireRegular(Path.GetFullPath(path), $"{option} file");
+            if (role is PathRole.InputFile or PathRole.InputFileIfExists && File.Exists(path)) InputFile.RequireRegular(Path.GetFullPath(path), $"the {option} file");
             if (role is PathRole.InputFolder or PathRole.ModelFolder && File.Exists(path))
                 throw new ArgumentException($"{option} '{path}' is a file; a folder is expected");
             if (role == PathRole.InputFolder && Directory.Exists(path) && IncompleteMarker.Find(path) is { } writer)
                 throw new ArgumentException($"{option} '{path}' holds {IncompleteMarker.FileName}: {writer} did not finish writing there, so its files may be partial; run it again first");
         }
+
+        foreach (var (option, path, role) in outputs) CheckWritableKind(option, path, role);
 
         var written = CommandPaths.FilesWrittenIntoOutputFolder.GetValueOrDefault(command, []);
         foreach (var (outOption, outPath, outRole) in outputs)
@@ -78,6 +80,18 @@ internal static class OutputPaths
         {
             if (role == PathRole.OutputFile) AtomicFile.DeleteLeftovers(path);
             else AtomicFile.DeleteLeftoversIn(path);
+        }
+    }
+
+    /// <summary>An output folder must not be a file, an output file not a folder, and no folder above either a file.</summary>
+    private static void CheckWritableKind(string option, string path, PathRole role)
+    {
+        var full = Path.GetFullPath(path);
+        if (role == PathRole.OutputFolder && File.Exists(full)) throw new ArgumentException($"{option} '{path}' is a file; a folder is expected");
+        if (role == PathRole.OutputFile && Directory.Exists(full)) throw new ArgumentException($"{option} '{path}' is a folder; a file name is expected");
+        for (var parent = Path.GetDirectoryName(full); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            if (File.Exists(parent)) throw new ArgumentException($"{option} '{path}' cannot be created: '{parent}' is a file, not a folder");
         }
     }
 

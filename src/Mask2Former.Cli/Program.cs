@@ -12,15 +12,7 @@ public static class Program
     /// <summary>Runs the command line with the given writers (used by tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("m2f: Mask2Former for .NET: evaluate, segment, train and export from the shell.");
-        var eval = new Command("eval", "Evaluate predictions against ground truth (panoptic PQ, COCO AP, semantic mIoU).");
-        eval.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
-        eval.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
-        root.Subcommands.Add(eval);
-        root.Subcommands.Add(ForwardCommand.Create(stdout, stderr));
-        CommandHooks.AddAll(root, eval, stdout, stderr);
-
-        var parse = root.Parse(args);
+        var parse = BuildRoot(stdout, stderr).Parse(args);
         if (parse.Errors.Count > 0)
         {
             // One line, as every other error.
@@ -38,5 +30,18 @@ public static class Program
         if (checkedPaths != CliExit.Ok) return checkedPaths;
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return parse.Invoke(config);
+    }
+
+    /// <summary>The whole command tree.</summary>
+    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("m2f: Mask2Former for .NET: evaluate, segment, train and export from the shell.");
+        var eval = new Command("eval", "Evaluate predictions against ground truth (panoptic PQ, COCO AP, semantic mIoU).");
+        eval.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
+        eval.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
+        root.Subcommands.Add(eval);
+        root.Subcommands.Add(ForwardCommand.Create(stdout, stderr));
+        CommandHooks.AddAll(root, eval, stdout, stderr);
+        return root;
     }
 }

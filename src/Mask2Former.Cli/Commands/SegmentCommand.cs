@@ -59,6 +59,8 @@ namespace Mask2Former.Cli.Commands
                 var duplicate = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (duplicate is not null)
                     throw new ArgumentException($"two images share the stem '{duplicate.Key}' ({string.Join(", ", duplicate.Select(Path.GetFileName))}); their PNGs would collide");
+                // Every image's header before the model loads: a FIFO, a bomb or a non-image fails in a moment.
+                foreach (var file in files) ImageFile.ReadSize(file);
                 var sameId = files.GroupBy(f => ImageId(Path.GetFileNameWithoutExtension(f)), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (sameId is not null)
                     throw new ArgumentException($"the images {string.Join(" and ", sameId.Select(f => $"'{Path.GetFileName(f)}'"))} in '{folder}' would all get image id {sameId.Key} (numeric names are read as numbers); rename all but one");

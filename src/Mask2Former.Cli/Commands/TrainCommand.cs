@@ -52,7 +52,7 @@ namespace Mask2Former.Cli.Commands
             command.SetAction(parse => CliExit.Guard(stderr, () =>
                     {
                         var name = parse.GetValue(config)!;
-                        CliLimits.ImageSize(parse.GetValue(size), parse.GetValue(size), "--size");
+                        CliLimits.SquareSize(parse.GetValue(size), "--size");
                         var options = new Mask2FormerTrainerOptions
                         {
                             MaxSteps = parse.GetValue(steps),

@@ -34,10 +34,8 @@ internal static class ImageFile
     /// <exception cref="DataFormatException">The file is not a whole image SkiaSharp decodes, is too large, or has another size than expected.</exception>
     public static SKBitmap Decode(string path, string? imageId = null, (int Width, int Height)? expectedSize = null)
     {
-        using var codec = OpenCodec(path, imageId);
+        using var codec = OpenCodec(path, imageId, expectedSize);
         var info = codec.Info;
-        if (expectedSize is { } size && (info.Width, info.Height) != size)
-            throw new DataFormatException($"the image is {info.Width}×{info.Height} but its segment map is {size.Width}×{size.Height}", path, imageId);
         // As SKBitmap.Decode: premultiplied alpha, no colour space.
         if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
         info.ColorSpace = null;
@@ -73,13 +71,20 @@ internal static class ImageFile
         return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, format, bitmap.GetPixelSpan());
     }
 
-    private static SKCodec OpenCodec(string path, string? imageId)
+    private static SKCodec OpenCodec(string path, string? imageId, (int Width, int Height)? expectedSize = null)
     {
         InputFile.RequireRegular(path, "the image", imageId);
         var codec = SKCodec.Create(path, out var result);
         if (codec is null)
-            throw new DataFormatException($"not an image SkiaSharp can decode ({Describe(result)}; JPEG, PNG, WebP, BMP and GIF are read)", path, imageId);
+            throw new DataFormatException(result == SKCodecResult.Unimplemented
+                ? "not an image SkiaSharp can decode: not JPEG, PNG, WebP, BMP or GIF data (or damaged from its first bytes)"
+                : $"not an image SkiaSharp can decode ({Describe(result)})", path, imageId);
         var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (expectedSize is { } size && (width, height) != size)
+        {
+            codec.Dispose();
+            throw new DataFormatException($"the image is {width}×{height} but its segment map is {size.Width}×{size.Height}", path, imageId);
+        }
         if (width < 1 || height < 1 || (long)width * height > MaxPixels)
         {
             codec.Dispose();
