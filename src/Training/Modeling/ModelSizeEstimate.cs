@@ -7,7 +7,8 @@ namespace Microsoft.ML.Mask2Former.Training.Modeling;
 /// and depths alone, so that a configuration with absurd sizes is refused with its numbers before
 /// libtorch is asked for tens of gigabytes (which it refuses with an allocator error, or worse,
 /// grants and leaves the machine swapping). The estimate counts the weight matrices (biases and
-/// norms are a small fraction) and is within a few percent of the real count for every preset.
+/// norms are a small fraction): within 5 % of the real count for the tiny test network, the small
+/// preset and ResNet-50 (tested).
 /// </summary>
 internal static class ModelSizeEstimate
 {

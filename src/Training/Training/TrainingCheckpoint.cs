@@ -218,7 +218,7 @@ internal static class TrainingCheckpoint
         catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidOperationException or FormatException or OverflowException
                                    or System.Runtime.InteropServices.ExternalException)
         {
-            throw new DataFormatException($"the optimizer state cannot be read: truncated, damaged or written for another model ({e.GetType().Name}: {e.Message})", optimizerPath, inner: e);
+            throw new DataFormatException($"the optimizer state cannot be read: truncated, damaged or written for another model ({e.Message})", optimizerPath, inner: e);
         }
         using var rngState = torch.tensor(rng, ScalarType.Byte);
         torch.random.set_rng_state(rngState);
