@@ -97,6 +97,14 @@ internal static class HostileCli
         Assert.IsEmpty(changed, $"inputs changed: {string.Join("; ", changed)}\n{context}");
     }
 
+    /// <summary>Copies a folder with everything below it.</summary>
+    public static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+    }
+
     /// <summary>Creates a FIFO (named pipe) at <paramref name="path"/>; false where the platform has none.</summary>
     public static bool TryMakeFifo(string path)
     {

@@ -326,7 +326,7 @@ public sealed class HostileInputTests
             var fifo = HostileCli.TryMakeFifo(Hostile("fifo.onnx"));
             Directory.CreateDirectory(Hostile("fifo-images"));
             fifo &= HostileCli.TryMakeFifo(Path.Combine(Hostile("fifo-images"), "a.png"));
-            CopyFolder(Data, Hostile("fifo-data"));
+            HostileCli.CopyFolder(Data, Hostile("fifo-data"));
             File.Delete(Path.Combine(Hostile("fifo-data"), "panoptic", "000001.png"));
             fifo &= HostileCli.TryMakeFifo(Path.Combine(Hostile("fifo-data"), "panoptic", "000001.png"));
             if (!fifo) throw new InvalidOperationException("mkfifo failed: the FIFO cases cannot be built here");
@@ -360,22 +360,15 @@ public sealed class HostileInputTests
             File.Copy(Path.Combine(Images, "000001.png"), Path.Combine(Hostile("same-id"), "1.png"));
             File.Copy(Path.Combine(Images, "000002.png"), Path.Combine(Hostile("same-id"), "0001.png"));
 
-            CopyFolder(Data, Hostile("escape"));
+            HostileCli.CopyFolder(Data, Hostile("escape"));
             var json = File.ReadAllText(Json);
             File.WriteAllText(Path.Combine(Hostile("escape"), "panoptic.json"), json.Replace("\"file_name\":\"000001.png\"", "\"file_name\":\"../../../../etc/passwd\"", StringComparison.Ordinal));
             if (!File.ReadAllText(Path.Combine(Hostile("escape"), "panoptic.json")).Contains("etc/passwd", StringComparison.Ordinal))
                 throw new InvalidOperationException("the escape fixture did not change the JSON: " + json[..200]);
 
-            CopyFolder(Maps, Hostile("unfinished"));
+            HostileCli.CopyFolder(Maps, Hostile("unfinished"));
             File.WriteAllText(Path.Combine(Hostile("unfinished"), "m2f-incomplete.txt"), "m2f segment started writing here at 2026-01-01 00:00:00 UTC and has not finished.\n");
             File.Copy(Json, Hostile("unfinished.json"));
-        }
-
-        private static void CopyFolder(string from, string to)
-        {
-            foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
-            Directory.CreateDirectory(to);
-            foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
         }
     }
 }

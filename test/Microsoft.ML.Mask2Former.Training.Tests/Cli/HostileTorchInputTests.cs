@@ -214,7 +214,7 @@ public sealed class HostileTorchInputTests
             string Copy(string name, Action<string> damage, bool withoutChecksums)
             {
                 var copy = Path(name);
-                CopyFolder(Run, copy);
+                HostileCli.CopyFolder(Run, copy);
                 var checkpoint = System.IO.Path.Combine(copy, "checkpoints", "step-00000002");
                 damage(checkpoint);
                 if (withoutChecksums)
@@ -282,10 +282,10 @@ public sealed class HostileTorchInputTests
         private void MakeDataSets()
         {
             var set = CocoPanopticDataset.Load(System.IO.Path.Combine(Data, "panoptic.json"));
-            CopyFolder(Data, Path("crowd-data"));
+            HostileCli.CopyFolder(Data, Path("crowd-data"));
             new CocoPanopticDataset(set.Images, set.Annotations.Select(a => a with { Segments = a.Segments.Select(s => s with { IsCrowd = true }).ToArray() }).ToArray(), set.Categories)
                 .Save(System.IO.Path.Combine(Path("crowd-data"), "panoptic.json"));
-            CopyFolder(Data, Path("escape-data"));
+            HostileCli.CopyFolder(Data, Path("escape-data"));
             var json = File.ReadAllText(System.IO.Path.Combine(Data, "panoptic.json"));
             File.WriteAllText(System.IO.Path.Combine(Path("escape-data"), "panoptic.json"), json.Replace("\"file_name\":\"000002.png\"", "\"file_name\":\"../../../../etc/passwd\"", StringComparison.Ordinal));
             SyntheticPanopticDataset.Generate(Path("other-data"), new SyntheticPanopticOptions { ImageCount = 4, Width = 64, Height = 64, MaxThingsPerImage = 2, Seed = 10 });
@@ -298,16 +298,9 @@ public sealed class HostileTorchInputTests
             var sweep = HostileCli.Run(Sweep(Data));
             if (sweep.Code != 0) throw new InvalidOperationException("the fixture sweep failed: " + sweep.Err);
             // The same data set with its JSON re-saved (other bytes), and the model with a doc_string appended (field 6 of ModelProto).
-            CopyFolder(Data, Path("sweep-data-changed"));
+            HostileCli.CopyFolder(Data, Path("sweep-data-changed"));
             File.AppendAllText(System.IO.Path.Combine(Path("sweep-data-changed"), "panoptic.json"), "\n");
             File.WriteAllBytes(Path("model-changed.onnx"), [.. File.ReadAllBytes(Path("model.onnx")), 0x32, 0x03, (byte)'n', (byte)'e', (byte)'w']);
-        }
-
-        private static void CopyFolder(string from, string to)
-        {
-            Directory.CreateDirectory(to);
-            foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
-            foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
         }
     }
 }
