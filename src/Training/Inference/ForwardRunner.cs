@@ -21,9 +21,9 @@ public static class ForwardRunner
     /// runs every input of <paramref name="inputsPath"/> and writes the logits to <paramref name="outputPath"/> (atomically).
     /// </summary>
     /// <returns>The prefixes that were run, in name order.</returns>
-    /// <exception cref="DataFormatException">A file is malformed, the weights do not fit the configuration, no input is found, an input is not
-    /// [B, 3, H, W] with positive sizes, or an input or the logits hold NaN or infinite values.</exception>
-    /// <exception cref="ArgumentException">An input is not floating point.</exception>
+    /// <exception cref="DataFormatException">A file is malformed, the weights do not fit the configuration, no input is found, an input has
+    /// a size of 0, or an input or the logits hold NaN or infinite values.</exception>
+    /// <exception cref="ArgumentException">An input is not [B, 3, H, W] floating point.</exception>
     public static IReadOnlyList<string> Run(string modelDirectory, string inputsPath, string outputPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
@@ -82,12 +82,10 @@ public static class ForwardRunner
         }
     }
 
-    /// <summary>Refuses an input that is not [B, 3, H, W] with every size positive, before it is read.</summary>
+    /// <summary>Refuses an input with a size of 0 (an empty batch, say) before it is read; the network checks the rest of the shape.</summary>
     private static void CheckShape(SafeTensorsEntry entry, string path)
     {
         var shape = entry.Shape;
-        if (shape.Count != 4 || shape[1] != 3)
-            throw new DataFormatException($"tensor '{entry.Name}' has shape [{string.Join(", ", shape)}]; pixel values are [batch, 3, height, width]", path);
         if (shape.Any(d => d == 0))
             throw new DataFormatException($"tensor '{entry.Name}' has shape [{string.Join(", ", shape)}]: it holds no image", path);
     }
