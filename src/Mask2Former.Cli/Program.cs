@@ -12,6 +12,29 @@ public static class Program
     /// <summary>Runs the command line with the given writers (used by tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        var parse = BuildRoot(stdout, stderr).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // One line, as every other error.
+            var command = OutputPaths.CommandName(parse.CommandResult);
+            stderr.WriteLine($"m2f: error: {string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'm2f {(command.Length > 0 ? command + " " : "")}--help')");
+            return CliExit.BadInput;
+        }
+        // Before any command runs: sane numbers, and no output that would overwrite an input.
+        var checkedPaths = CliExit.Guard(stderr, () =>
+        {
+            CliLimits.Check(parse);
+            OutputPaths.Check(parse);
+            return CliExit.Ok;
+        });
+        if (checkedPaths != CliExit.Ok) return checkedPaths;
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return parse.Invoke(config);
+    }
+
+    /// <summary>The whole command tree.</summary>
+    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
         var root = new RootCommand("m2f: Mask2Former for .NET: evaluate, segment, train and export from the shell.");
         var eval = new Command("eval", "Evaluate predictions against ground truth (panoptic PQ, COCO AP, semantic mIoU).");
         eval.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
@@ -19,15 +42,6 @@ public static class Program
         root.Subcommands.Add(eval);
         root.Subcommands.Add(ForwardCommand.Create(stdout, stderr));
         CommandHooks.AddAll(root, eval, stdout, stderr);
-
-        var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            foreach (var error in parse.Errors) stderr.WriteLine($"m2f: {error.Message}");
-            stderr.WriteLine("Run 'm2f --help' (or 'm2f <command> --help') for usage.");
-            return CliExit.BadInput;
-        }
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return parse.Invoke(config);
+        return root;
     }
 }

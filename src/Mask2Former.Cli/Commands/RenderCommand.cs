@@ -49,6 +49,7 @@ namespace Mask2Former.Cli.Commands
                 var fileNames = set.Images.ToDictionary(i => i.Id, i => i.FileName, StringComparer.Ordinal);
 
                 var watch = Stopwatch.StartNew();
+                var marker = IncompleteMarker.Begin("render", outFolder);
                 for (var n = 0; n < set.Annotations.Count; n++)
                 {
                     var a = set.Annotations[n];
@@ -74,6 +75,7 @@ namespace Mask2Former.Cli.Commands
                     if ((n + 1) % 50 == 0 || n + 1 == set.Annotations.Count)
                         stderr.WriteLine($"rendered {n + 1}/{set.Annotations.Count} ({watch.Elapsed.TotalSeconds:F1} s)");
                 }
+                marker.Complete();
                 stdout.WriteLine($"{set.Annotations.Count} overlays written to {outFolder}");
                 return CliExit.Ok;
             }));

@@ -70,6 +70,11 @@ namespace Mask2Former.Cli.Commands
                 var duplicate = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
                 if (duplicate is not null)
                     throw new ArgumentException($"two images share the stem '{duplicate.Key}' ({string.Join(", ", duplicate.Select(Path.GetFileName))}); their PNGs would collide");
+                // Every image's header before the model loads: a FIFO, a bomb or a non-image fails in a moment.
+                foreach (var file in files) ImageFile.ReadSize(file);
+                var sameId = files.GroupBy(f => ImageId(Path.GetFileNameWithoutExtension(f)), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+                if (sameId is not null)
+                    throw new ArgumentException($"the images {string.Join(" and ", sameId.Select(f => $"'{Path.GetFileName(f)}'"))} in '{folder}' would all get image id {sameId.Key} (numeric names are read as numbers); rename all but one");
 
                 var instancesFile = parse.GetValue(instancesJson)?.FullName;
                 if (instancesFile is not null && !spec.IsWhole) instancesFile = Path.ChangeExtension(instancesFile, null) + "." + spec.Name + ".json";
@@ -92,6 +97,7 @@ namespace Mask2Former.Cli.Commands
                 var overlayFolder = parse.GetValue(overlay)?.FullName;
                 if (overlayFolder is not null) Directory.CreateDirectory(overlayFolder);
                 using var predictor = new Mask2FormerPredictor(options);
+                var marker = IncompleteMarker.Begin("segment", pngFolder, overlayFolder);
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
                 var detections = new List<CocoDetection>();
@@ -101,13 +107,7 @@ namespace Mask2Former.Cli.Commands
                     var file = files[n];
                     var stem = Path.GetFileNameWithoutExtension(file);
                     var imageId = ImageId(stem);
-                    MLImage image;
-                    try { image = MLImage.CreateFromFile(file); }
-                    catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException)
-                    {
-                        throw new DataFormatException($"cannot read the image: {e.Message}", file);
-                    }
-                    using (image)
+                    using (var image = ImageFile.Load(file))
                     {
                         PanopticResult result;
                         if (instancesFile is null) result = predictor.PredictPanoptic(image);
@@ -132,9 +132,14 @@ namespace Mask2Former.Cli.Commands
                     if ((n + 1) % 50 == 0 || n + 1 == files.Count)
                         stderr.WriteLine($"segmented {n + 1}/{files.Count} ({watch.Elapsed.TotalSeconds:F1} s)");
                 }
+                if (predictor.ImagesWithNonFiniteLogits == files.Count)
+                    throw new DataFormatException($"the model gave NaN or infinite logits for every image ({predictor.NonFiniteLogits} values): its weights are damaged or it overflows on these inputs", options.ModelPath);
+                if (predictor.ImagesWithNonFiniteLogits > 0)
+                    stderr.WriteLine($"m2f: warning: the model gave NaN or infinite logits for {predictor.ImagesWithNonFiniteLogits} of {files.Count} images ({predictor.NonFiniteLogits} values); their segments may be missing");
                 var categories = predictor.Labels.Select(l => new CocoPanopticCategory(l.Id, l.Name, l.IsThing)).ToList();
-                new CocoPanopticDataset(cocoImages, annotations, categories).Save(jsonPath);
+                new CocoPanopticDataset(cocoImages, annotations, categories, jsonPath).Save(jsonPath);
                 if (instancesFile is not null) CocoResultsFile.Save(instancesFile, detections);
+                marker.Complete();
                 stdout.WriteLine($"{files.Count} images segmented: {annotations.Sum(a => a.Segments.Count)} segments; predictions in {jsonPath} and {pngFolder}");
                 return CliExit.Ok;
             }));

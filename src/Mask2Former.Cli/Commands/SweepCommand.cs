@@ -22,7 +22,7 @@ namespace Mask2Former.Cli.Commands
         {
             var model = new Option<FileInfo>("--model") { Description = "Mask2Former ONNX model.", Required = true };
             var data = new Option<DirectoryInfo>("--data") { Description = "COCO panoptic validation folder: images/, panoptic.json, panoptic/.", Required = true };
-            var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the ranked table (sweep.md, sweep.csv) and the journal.", Required = true };
+            var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the ranked table (panoptic-thresholds.md, panoptic-thresholds.csv) and the journal (journal.jsonl) that makes an interrupted sweep resumable.", Required = true };
             var inputSize = new Option<string?>("--input-size") { Description = "HxW for models without a fixed input size (default: the model's own, else shortest edge 800)." };
             var objectThresholds = new Option<string?>("--object-mask-thresholds") { Description = "Comma-separated values (default 0.3,0.4,...,0.9)." };
             var overlapThresholds = new Option<string?>("--overlap-thresholds") { Description = "Comma-separated values (default 0.5,0.6,...,0.9)." };

@@ -52,6 +52,7 @@ namespace Mask2Former.Cli.Commands
             command.SetAction(parse => CliExit.Guard(stderr, () =>
                     {
                         var name = parse.GetValue(config)!;
+                        CliLimits.SquareSize(parse.GetValue(size), "--size");
                         var options = new Mask2FormerTrainerOptions
                         {
                             MaxSteps = parse.GetValue(steps),
@@ -97,6 +98,10 @@ namespace Mask2Former.Cli.Commands
                             stderr.WriteLine($"m2f: error: {e.Message}");
                             return Diverged;
                         }
+                        catch (ArgumentException e)
+                        {
+                            throw new ArgumentException(InOptionNames(CliExit.Describe(e)), e);
+                        }
                         using var network = result.Network;
                         var summary = string.Create(CultureInfo.InvariantCulture, $"Trained {result.Steps} steps; final loss {result.LastLosses.GetValueOrDefault("loss"):F4}");
                         if (result.Validation is { } m) summary += string.Create(CultureInfo.InvariantCulture, $"; validation PQ {100 * m.PanopticQuality:F2} (SQ {100 * m.SegmentationQuality:F2}, RQ {100 * m.RecognitionQuality:F2})");
@@ -106,6 +111,21 @@ namespace Mask2Former.Cli.Commands
                     }));
             return command;
         }
+
+        private static readonly (string Property, string Option)[] OptionNames =
+        [
+            (nameof(Mask2FormerTrainerOptions.MaxSteps), "--steps"), (nameof(Mask2FormerTrainerOptions.BatchSize), "--batch"),
+            (nameof(Mask2FormerTrainerOptions.ImageSize), "--size"), (nameof(Mask2FormerTrainerOptions.LearningRate), "--lr"),
+            (nameof(Mask2FormerTrainerOptions.Seed), "--seed"), (nameof(Mask2FormerTrainerOptions.WarmupSteps), "--warmup"),
+            (nameof(Mask2FormerTrainerOptions.NumPoints), "--points"), (nameof(Mask2FormerTrainerOptions.ValidationInterval), "--val-every"),
+            (nameof(Mask2FormerTrainerOptions.CheckpointInterval), "--checkpoint-every"), (nameof(Mask2FormerTrainerOptions.ReportInterval), "--report-every"),
+            (nameof(Mask2FormerTrainerOptions.OutputFolder), "--out"), (nameof(Mask2FormerTrainerOptions.InitialWeights), "--init"),
+            (nameof(Mask2FormerTrainerOptions.ValidationFolder), "--val"), (nameof(Mask2FormerTrainerOptions.Resume), "--resume"),
+        ];
+
+        /// <summary>The trainer's messages name its properties (MaxSteps); the user typed options (--steps).</summary>
+        internal static string InOptionNames(string message) =>
+            OptionNames.Aggregate(message, (text, n) => System.Text.RegularExpressions.Regex.Replace(text, $@"\b{n.Property}\b", n.Option));
 
         /// <summary>Writes each report on the training thread (a <c>Progress&lt;T&gt;</c> would post them out of order).</summary>
         private sealed class Reporter(TextWriter stdout) : IProgress<TrainingProgress>

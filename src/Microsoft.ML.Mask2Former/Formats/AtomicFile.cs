@@ -4,7 +4,7 @@ namespace Microsoft.ML.Mask2Former.Formats;
 /// Writes a file through a temporary sibling and a rename, so a reader (or a crash) never sees a
 /// half-written output and the previous version survives a failed write.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> by calling <paramref name="write"/> on a temporary file, flushing it to disk, then renaming it over the target.</summary>
     public static void Write(string path, Action<Stream> write)
@@ -57,6 +57,35 @@ public static class AtomicFile
         }
         return deleted;
     }
+
+    /// <summary>
+    /// Deletes the temporary files that writes into <paramref name="folder"/> (not its sub-folders)
+    /// left behind when their process was killed: every <c>.&lt;name&gt;.&lt;pid&gt;.&lt;guid&gt;.tmp</c>.
+    /// Call it only while no other process writes into the folder.
+    /// </summary>
+    /// <param name="folder">A folder of earlier outputs; it need not exist.</param>
+    /// <returns>The number of temporary files deleted.</returns>
+    public static int DeleteLeftoversIn(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder)) return 0;
+        var deleted = 0;
+        foreach (var temp in Directory.EnumerateFiles(folder, ".*.tmp"))
+        {
+            if (!TemporaryName().IsMatch(Path.GetFileName(temp))) continue;
+            try
+            {
+                File.Delete(temp);
+                deleted++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return deleted;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.[0-9]+\.[0-9a-f]{32}\.tmp$")]
+    private static partial System.Text.RegularExpressions.Regex TemporaryName();
 
     /// <summary>Writes text (UTF-8, no BOM) atomically.</summary>
     public static void WriteAllText(string path, string text) =>

@@ -84,7 +84,7 @@ public sealed class CocoPanopticDataset
                 var f = new JsonFields(path, $"images[{i++}]");
                 var id = f.Id(im, "id");
                 f = new JsonFields(path, $"images[{i - 1}]", id);
-                images.Add(new CocoImage(id, f.String(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
+                images.Add(new CocoImage(id, f.RelativeFileName(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
             }
         }
 
@@ -96,7 +96,7 @@ public sealed class CocoPanopticDataset
             var f = new JsonFields(path, $"annotations[{k}]");
             var imageId = f.Id(a, "image_id");
             f = new JsonFields(path, $"annotations[{k}]", imageId);
-            var fileName = f.String(a, "file_name");
+            var fileName = f.RelativeFileName(a, "file_name");
             var infos = f.Required(a, "segments_info", JsonValueKind.Array);
             var segments = new List<CocoPanopticSegment>(infos.GetArrayLength());
             var j = 0;

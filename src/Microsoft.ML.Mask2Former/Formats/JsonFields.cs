@@ -68,6 +68,19 @@ internal readonly struct JsonFields
 
     public string String(JsonElement obj, string name) => Required(obj, name, JsonValueKind.String).GetString()!;
 
+    /// <summary>
+    /// A file name that readers join to one of the data set's folders: relative and never climbing
+    /// out of it, so a hostile JSON cannot make a reader open (or a writer replace) a file elsewhere.
+    /// </summary>
+    public string RelativeFileName(JsonElement obj, string name)
+    {
+        var value = String(obj, name);
+        var escapes = value.Length == 0 || value.Contains('\0') || Path.IsPathRooted(value) || value[0] is '/' or '\\'
+            || (value.Length > 1 && value[1] == ':') || value.Split('/', '\\').Contains("..");
+        if (escapes) throw Error($"field '{name}' = '{value}' must name a file inside the data set's folder (relative, without '..')");
+        return value;
+    }
+
     /// <summary>Reads an id that COCO writes as an integer and other tools as a string; integers are kept as their decimal text.</summary>
     public string Id(JsonElement obj, string name)
     {
@@ -112,7 +125,7 @@ internal readonly struct JsonFields
     /// <summary>Parses a whole JSON file, reporting syntax errors with file, line and byte position.</summary>
     public static JsonDocument ParseFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"JSON file not found: '{path}'", path);
+        InputFile.RequireRegular(path, "JSON file");
         using var stream = File.OpenRead(path);
         try
         {

@@ -109,7 +109,7 @@ public sealed class PngRowReader : IDisposable
     /// <exception cref="DataFormatException">The file is not a valid PNG.</exception>
     public static PngRowReader Open(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        InputFile.RequireRegular(path, "PNG file");
         // No FileStream buffer: the reader buffers itself, so bytes are copied once.
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         return new PngRowReader(stream, path, leaveOpen: false);

@@ -96,7 +96,7 @@ internal sealed class SafeTensorsHeader
                 }
                 entries.Add(ParseEntry(property, dataLength, path));
             }
-            CheckOverlaps(entries, path);
+            CheckCoverage(entries, dataLength, path);
             entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return (entries, metadata);
         }
@@ -153,15 +153,27 @@ internal sealed class SafeTensorsHeader
         return value;
     }
 
-    private static void CheckOverlaps(List<SafeTensorsTensorInfo> entries, string path)
+    /// <summary>
+    /// The tensors must tile the data section exactly, as the reference implementation demands
+    /// (its <c>InvalidOffset</c> / <c>MetadataIncompleteBuffer</c> errors): no overlap, no gap, no
+    /// byte after the last tensor. A header length a few bytes off shifts every tensor onto its
+    /// neighbour's bytes and leaves trailing bytes; refusing those reads no misaligned garbage.
+    /// </summary>
+    private static void CheckCoverage(List<SafeTensorsTensorInfo> entries, long dataLength, string path)
     {
-        var byOffset = entries.Where(e => e.ByteLength > 0).OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
-        for (var k = 1; k < byOffset.Count; k++)
+        var byOffset = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long covered = 0;
+        SafeTensorsTensorInfo? previous = null;
+        foreach (var current in byOffset)
         {
-            var previous = byOffset[k - 1];
-            var current = byOffset[k];
-            if (current.Begin < previous.End)
-                throw new DataFormatException($"tensors '{previous.Name}' [{previous.Begin}, {previous.End}) and '{current.Name}' [{current.Begin}, {current.End}) overlap", path);
+            if (current.Begin < covered)
+                throw new DataFormatException($"tensors '{previous!.Name}' [{previous.Begin}, {previous.End}) and '{current.Name}' [{current.Begin}, {current.End}) overlap", path);
+            if (current.Begin > covered)
+                throw new DataFormatException($"bytes [{covered}, {current.Begin}) of the data section belong to no tensor (a gap before '{current.Name}'): the offsets are wrong or the file was altered", path);
+            covered = current.End;
+            previous = current;
         }
+        if (covered != dataLength)
+            throw new DataFormatException($"the last {dataLength - covered} bytes of the data section (from offset {covered} of {dataLength}) belong to no tensor: the header length is wrong or bytes were appended", path);
     }
 }

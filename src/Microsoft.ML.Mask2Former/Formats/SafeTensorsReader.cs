@@ -7,7 +7,7 @@ namespace Microsoft.ML.Mask2Former.Formats;
 /// A safetensors file opened for reading, with no dependency beyond the base library: an 8-byte
 /// little-endian header length, a JSON header naming every tensor (dtype, shape, byte range),
 /// then the raw little-endian data. The header is validated completely when the file is opened
-/// (length bounds, JSON, dtypes, shape/byte-count agreement, ranges inside the file, no overlaps;
+/// (length bounds, JSON, dtypes, shape/byte-count agreement, ranges inside the file, tensors tiling the data section exactly with no gap, overlap or trailing byte;
 /// see <see cref="SafeTensorsHeader"/>), so a hostile or damaged file fails with a
 /// <see cref="DataFormatException"/> naming the file (and the tensor, where one is at fault)
 /// before any data is touched. The data section is memory mapped and read on demand.
@@ -57,7 +57,7 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("safetensors data is little-endian; big-endian hosts are not supported.");
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"safetensors file not found: {full}", full);
+        InputFile.RequireRegular(full, "safetensors file");
 
         SafeTensorsHeader header;
         using (var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))

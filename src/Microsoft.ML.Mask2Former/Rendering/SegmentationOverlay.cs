@@ -24,11 +24,8 @@ public static class SegmentationOverlay
         IReadOnlyList<OverlaySegment> segments, OverlayOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
-        if (!File.Exists(imagePath)) throw new FileNotFoundException($"{imagePath}: image not found", imagePath);
-        using var decoded = SKBitmap.Decode(imagePath)
-            ?? throw new DataFormatException("not an image SkiaSharp can decode (corrupt or unsupported)", imagePath);
-        if (decoded.Width != width || decoded.Height != height)
-            throw new DataFormatException($"the image is {decoded.Width}×{decoded.Height} but the segment map is {width}×{height}", imagePath);
+        // The size is checked from the header, before a (possibly huge) photo is decoded.
+        using var decoded = ImageFile.Decode(imagePath, expectedSize: (width, height));
         using var bitmap = decoded.Copy(SKColorType.Rgba8888)
             ?? throw new DataFormatException("the image cannot be converted to RGBA", imagePath);
         return Render(bitmap, segmentMap, width, height, segments, options ?? new OverlayOptions());

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 
@@ -70,7 +71,7 @@ public static class Mask2FormerLabelSet
     /// <summary>Reads a label file (see <see cref="Parse"/>).</summary>
     public static IReadOnlyList<Mask2FormerLabel> Load(string path, out double? objectMaskThreshold, out double? overlapThreshold)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"label file not found: '{path}'", path);
+        InputFile.RequireRegular(path, "label file");
         try { return Parse(File.ReadAllText(path), out objectMaskThreshold, out overlapThreshold); }
         catch (FormatException e) { throw new FormatException($"'{path}': {e.Message}", e); }
     }
@@ -79,6 +80,9 @@ public static class Mask2FormerLabelSet
     {
         if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw new FormatException($"\"{name}\" must be a number");
-        return v.GetDouble();
+        var value = v.GetDouble();
+        // Both thresholds compare probabilities or area ratios: a value outside [0, 1] keeps everything or nothing.
+        if (!(value is >= 0 and <= 1)) throw new FormatException($"\"{name}\" must be in [0, 1], got {v.GetRawText()}");
+        return value;
     }
 }

@@ -17,6 +17,8 @@ public sealed class Mask2FormerPredictor : IDisposable
     private readonly OnnxModelDescription _description;
     private readonly ScoringSettings _settings;
     private readonly Mask2FormerPredictorOptions _options;
+    private long _imagesWithNonFiniteLogits;
+    private long _nonFiniteLogits;
 
     /// <summary>Loads the model named by <paramref name="options"/> (path or bytes).</summary>
     /// <exception cref="InvalidOperationException">The file is not a Mask2Former ONNX model (the message names what was expected and found).</exception>
@@ -53,6 +55,12 @@ public sealed class Mask2FormerPredictor : IDisposable
     public bool IsFixedSize => _settings.InputHeight > 0;
 
     internal ScoringSettings Settings => _settings;
+
+    /// <summary>How many images so far got NaN or infinite logits from the model (post-processing drops those queries or pixels).</summary>
+    internal long ImagesWithNonFiniteLogits => Interlocked.Read(ref _imagesWithNonFiniteLogits);
+
+    /// <summary>How many NaN or infinite logits the model gave so far, over all images.</summary>
+    internal long NonFiniteLogits => Interlocked.Read(ref _nonFiniteLogits);
 
     /// <summary>Panoptic segmentation of one image at its own size. Segment categories are class indices into <see cref="Labels"/>.</summary>
     public PanopticResult PredictPanoptic(MLImage image)
@@ -117,6 +125,12 @@ public sealed class Mask2FormerPredictor : IDisposable
         var pixels = new float[3 * settings.InputHeight * settings.InputWidth];
         ImagePreprocessor.ResizeNormalize(rgb, height, width, resizedH, resizedW, pixels, settings.InputHeight, settings.InputWidth, settings.Mean, settings.Std);
         var (classes, masks) = RunTensor(pixels, settings.InputHeight, settings.InputWidth);
+        var nonFinite = NonFiniteValues.Count(classes) + NonFiniteValues.Count(masks);
+        if (nonFinite > 0)
+        {
+            Interlocked.Increment(ref _imagesWithNonFiniteLogits);
+            Interlocked.Add(ref _nonFiniteLogits, nonFinite);
+        }
         return (classes, masks, new ImageGeometry(settings.InputHeight, settings.InputWidth, resizedH, resizedW, height, width), settings);
     }
 

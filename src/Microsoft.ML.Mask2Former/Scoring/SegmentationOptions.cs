@@ -1,4 +1,5 @@
 using Microsoft.ML.Mask2Former.Data;
+using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 
@@ -79,7 +80,7 @@ public abstract class SegmentationOptions
             return ModelBytes;
         }
         source = $"'{ModelPath}'";
-        if (!File.Exists(ModelPath)) throw new FileNotFoundException($"ONNX model not found: '{ModelPath}'", ModelPath);
+        InputFile.RequireRegular(ModelPath!, "ONNX model");
         return File.ReadAllBytes(ModelPath!);
     }
 }

@@ -7,8 +7,9 @@ namespace Microsoft.ML.Mask2Former.Tuning;
 /// <summary>
 /// An append-only record of finished trials (JSON lines), so an interrupted sweep resumes where
 /// it stopped: a trial whose settings and budget are in the journal is not run again. The first
-/// line names the sweep; resuming a different sweep into the same file is refused. A last line cut
-/// short by a crash is dropped; damage anywhere else is an error naming the line.
+/// line names the sweep and what its results belong to (<see cref="SweepRunnerOptions.Identity"/>);
+/// resuming a different sweep, or the same one on another model or data set, into the same file is
+/// refused. A last line cut short by a crash is dropped; damage anywhere else is an error naming the line.
 /// </summary>
 public sealed class SweepJournal
 {
@@ -35,16 +36,23 @@ public sealed class SweepJournal
     }
 
     /// <summary>Opens (or creates) the journal at <paramref name="path"/> for the sweep <paramref name="sweepName"/>.</summary>
-    /// <exception cref="DataFormatException">The file belongs to another sweep or a line other than the last is damaged.</exception>
-    public static SweepJournal Open(string path, string sweepName)
+    /// <param name="path">The journal file.</param>
+    /// <param name="sweepName">The sweep's name.</param>
+    /// <param name="identity">What the results belong to (see <see cref="SweepRunnerOptions.Identity"/>); <see langword="null"/> for nothing.</param>
+    /// <exception cref="DataFormatException">The file belongs to another sweep, records another identity, or a line other than the last is damaged.</exception>
+    public static SweepJournal Open(string path, string sweepName, IReadOnlyDictionary<string, string>? identity = null)
     {
+        identity ??= new Dictionary<string, string>();
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentException.ThrowIfNullOrEmpty(sweepName);
         var journal = new SweepJournal(Path.GetFullPath(path), sweepName);
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(journal._path)!);
-            AtomicFile.WriteAllText(journal._path, JsonSerializer.Serialize(new { sweep = sweepName }) + "\n");
+            var header = identity.Count == 0
+                ? JsonSerializer.Serialize(new { sweep = sweepName })
+                : JsonSerializer.Serialize(new { sweep = sweepName, identity = new SortedDictionary<string, string>(identity.ToDictionary(), StringComparer.Ordinal) });
+            AtomicFile.WriteAllText(journal._path, header + "\n");
             return journal;
         }
         var text = File.ReadAllText(path);
@@ -62,6 +70,7 @@ public sealed class SweepJournal
                     var name = root.GetProperty("sweep").GetString();
                     if (name != sweepName)
                         throw new DataFormatException($"the journal belongs to sweep '{name}', not '{sweepName}': use another file or the same sweep", path);
+                    CheckIdentity(root, identity, path);
                     continue;
                 }
                 var result = new SweepResult(
@@ -86,6 +95,22 @@ public sealed class SweepJournal
             AtomicFile.WriteAllText(journal._path, keep);
         }
         return journal;
+    }
+
+    private static void CheckIdentity(JsonElement header, IReadOnlyDictionary<string, string> identity, string path)
+    {
+        var recorded = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (header.TryGetProperty("identity", out var element))
+        {
+            foreach (var item in element.EnumerateObject()) recorded[item.Name] = item.Value.GetString() ?? "";
+        }
+        var differences = recorded.Keys.Union(identity.Keys).Order(StringComparer.Ordinal)
+            .Where(k => recorded.GetValueOrDefault(k) != identity.GetValueOrDefault(k))
+            .Select(k => $"{k} {recorded.GetValueOrDefault(k) ?? "(not recorded)"} here, {identity.GetValueOrDefault(k) ?? "(none)"} now")
+            .ToList();
+        if (differences.Count > 0)
+            throw new DataFormatException($"the journal's results belong to another sweep input ({string.Join("; ", differences)}): " +
+                "use another journal (output folder) for these inputs, or delete this one to start over", path);
     }
 
     /// <summary>The recorded result of <paramref name="settings"/> at <paramref name="budget"/>, if any.</summary>

@@ -22,7 +22,7 @@ public sealed class SweepRunner
     {
         _objective = objective ?? throw new ArgumentNullException(nameof(objective));
         _options = options ?? new SweepRunnerOptions();
-        _journal = _options.JournalPath is { } path ? SweepJournal.Open(path, _options.Name) : null;
+        _journal = _options.JournalPath is { } path ? SweepJournal.Open(path, _options.Name, _options.Identity) : null;
         _trials = _journal?.Results.Select(r => r.Trial).DefaultIfEmpty(0).Max() ?? 0;
     }
 

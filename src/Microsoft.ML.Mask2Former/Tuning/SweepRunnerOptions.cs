@@ -12,6 +12,15 @@ public sealed class SweepRunnerOptions
     /// <summary>A journal file that makes the sweep resumable; <see langword="null"/> (default) keeps results in memory only.</summary>
     public string? JournalPath { get; init; }
 
+    /// <summary>
+    /// What the sweep's results belong to (for example the content hashes of the model and the data
+    /// set), recorded on the journal's first line. Reopening a journal that records anything else is
+    /// refused, naming what differs, so a sweep resumed with another model or data set never reuses
+    /// scores it did not earn. Default <see langword="null"/>: nothing recorded, and a journal that
+    /// records something is refused.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Identity { get; init; }
+
     /// <summary>Receives each finished trial (including ones read back from the journal, which are not re-run).</summary>
     public IProgress<SweepResult>? Progress { get; init; }
 }

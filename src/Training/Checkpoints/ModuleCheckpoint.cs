@@ -19,7 +19,7 @@ public static class ModuleCheckpoint
     /// <param name="prefix">Only checkpoint names starting with this prefix are considered, with the prefix removed (e.g. a backbone out of a full checkpoint).</param>
     /// <param name="ignore">Checkpoint names (after the prefix) to leave out, neither loaded nor reported as unexpected.</param>
     /// <exception cref="CheckpointMismatchException">Strict and the names or shapes differ.</exception>
-    /// <exception cref="DataFormatException">The file is not valid safetensors, or a dtype cannot be converted.</exception>
+    /// <exception cref="DataFormatException">The file is not valid safetensors, a dtype cannot be converted, or a tensor holds NaN or infinite values.</exception>
     public static LoadReport Load(nn.Module module, string path, bool strict = true, string prefix = "", Func<string, bool>? ignore = null)
     {
         using var file = SafeTensorsFile.Open(path);
@@ -74,6 +74,9 @@ public static class ModuleCheckpoint
                 throw new DataFormatException($"tensor '{entry.SourceName}' is {entry.DType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", filePath);
             using var scope = NewDisposeScope();
             var value = entry.Read();
+            // NaN or infinite weights make every output NaN: refuse them by name rather than give all-NaN logits later.
+            if (IsFloating(stored) && value.numel() > 0 && !value.isfinite().all().item<bool>())
+                throw new DataFormatException($"tensor '{entry.SourceName}' holds {(~value.isfinite()).sum().item<long>()} NaN or infinite values of {value.numel()}: the weights are damaged (or saved from a run that diverged)", filePath);
             destination.copy_(value);
         }
         return report;

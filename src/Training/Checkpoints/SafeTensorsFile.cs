@@ -7,7 +7,7 @@ namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 /// A safetensors file opened for reading into TorchSharp tensors: an 8-byte little-endian header
 /// length, a JSON header naming every tensor (dtype, shape, byte range), then the raw
 /// little-endian data. Opening and validation (bounds, JSON, dtypes, shape/byte-count agreement,
-/// ranges inside the file, no overlaps) are the main library's <see cref="SafeTensorsReader"/>,
+/// ranges inside the file, tensors tiling the data exactly) are the main library's <see cref="SafeTensorsReader"/>,
 /// so a bad file fails with a <see cref="DataFormatException"/> before any tensor is read. The
 /// data is memory mapped, never read into managed memory: each tensor is copied once, straight
 /// into the TorchSharp tensor that receives it.

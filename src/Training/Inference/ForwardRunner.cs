@@ -21,8 +21,9 @@ public static class ForwardRunner
     /// runs every input of <paramref name="inputsPath"/> and writes the logits to <paramref name="outputPath"/> (atomically).
     /// </summary>
     /// <returns>The prefixes that were run, in name order.</returns>
-    /// <exception cref="DataFormatException">A file is malformed, the weights do not fit the configuration, or no input is found.</exception>
-    /// <exception cref="ArgumentException">An input is not [B, C, H, W] floating point.</exception>
+    /// <exception cref="DataFormatException">A file is malformed, the weights do not fit the configuration, no input is found, an input has
+    /// a size of 0, or an input or the logits hold NaN or infinite values.</exception>
+    /// <exception cref="ArgumentException">An input is not [B, 3, H, W] floating point.</exception>
     public static IReadOnlyList<string> Run(string modelDirectory, string inputsPath, string outputPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
@@ -51,11 +52,19 @@ public static class ForwardRunner
                 foreach (var entry in entries)
                 {
                     var prefix = entry.Name[..^InputSuffix.Length];
+                    CheckShape(entry, inputs.FilePath);
                     using var region = NoCollectionRegion.Enter();
                     using var scope = NewDisposeScope();
                     var pixels = inputs.ReadTensor(entry);
                     if (pixels.dtype != ScalarType.Float32) pixels = pixels.to(ScalarType.Float32);
+                    if (!pixels.isfinite().all().item<bool>())
+                        throw new DataFormatException($"tensor '{entry.Name}' holds {(~pixels.isfinite()).sum().item<long>()} NaN or infinite values; the network would give NaN logits", inputs.FilePath);
                     using var output = network.forward(pixels);
+                    foreach (var (name, logits) in new[] { ("class_queries_logits", output.ClassQueriesLogits), ("masks_queries_logits", output.MasksQueriesLogits) })
+                    {
+                        if (!logits.isfinite().all().item<bool>())
+                            throw new DataFormatException($"the network's {name} for '{entry.Name}' hold {(~logits.isfinite()).sum().item<long>()} NaN or infinite values of {logits.numel()} (inputs of extreme magnitude?)", inputs.FilePath);
+                    }
                     results.Add(KeyValuePair.Create(prefix + "class_queries_logits", output.ClassQueriesLogits.clone().DetachFromDisposeScope()));
                     results.Add(KeyValuePair.Create(prefix + "masks_queries_logits", output.MasksQueriesLogits.clone().DetachFromDisposeScope()));
                 }
@@ -71,5 +80,13 @@ public static class ForwardRunner
             }
             return entries.Select(e => e.Name[..^InputSuffix.Length]).ToList();
         }
+    }
+
+    /// <summary>Refuses an input with a size of 0 (an empty batch, say) before it is read; the network checks the rest of the shape.</summary>
+    private static void CheckShape(SafeTensorsEntry entry, string path)
+    {
+        var shape = entry.Shape;
+        if (shape.Any(d => d == 0))
+            throw new DataFormatException($"tensor '{entry.Name}' has shape [{string.Join(", ", shape)}]: it holds no image", path);
     }
 }

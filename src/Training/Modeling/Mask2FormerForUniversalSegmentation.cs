@@ -18,11 +18,12 @@ public sealed class Mask2FormerForUniversalSegmentation : nn.Module<Tensor, Mask
     private readonly ClassWeights criterion;
 
     /// <summary>Creates the network of <paramref name="config"/> with random weights.</summary>
-    /// <exception cref="ArgumentException">The configuration is inconsistent.</exception>
+    /// <exception cref="ArgumentException">The configuration is inconsistent, or its weights would not fit in the memory available.</exception>
     public Mask2FormerForUniversalSegmentation(Mask2FormerConfig config) : base(nameof(Mask2FormerForUniversalSegmentation))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        ModelSizeEstimate.CheckFits(config);
         Config = config;
         model = new Mask2FormerModel(config);
         class_predictor = nn.Linear(config.HiddenDim, config.NumLabels + 1);
@@ -51,8 +52,17 @@ public sealed class Mask2FormerForUniversalSegmentation : nn.Module<Tensor, Mask
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (MmdetModelFolder.IsMmdetFolder(directory)) return MmdetModelFolder.Load(directory);
-        var config = Mask2FormerConfig.Load(Path.Combine(directory, "config.json"));
-        var network = new Mask2FormerForUniversalSegmentation(config);
+        var configPath = Path.Combine(directory, "config.json");
+        var config = Mask2FormerConfig.Load(configPath);
+        Mask2FormerForUniversalSegmentation network;
+        try
+        {
+            network = new Mask2FormerForUniversalSegmentation(config);
+        }
+        catch (ArgumentException e)
+        {
+            throw new Formats.DataFormatException(e.Message, Path.GetFullPath(configPath), inner: e);
+        }
         try
         {
             ModuleCheckpoint.Load(network, Path.Combine(directory, "model.safetensors"));

@@ -44,6 +44,9 @@ public sealed class Mask2FormerTrainer
     /// <summary>The settings in use.</summary>
     public Mask2FormerTrainerOptions Options { get; }
 
+    // Warnings found before training starts (a partial --init), reported with the data set's.
+    private readonly List<string> _initialWarnings = [];
+
     /// <summary>Injects NaN into the input of the steps it returns true for (tests of the divergence guard).</summary>
     internal Func<long, bool>? PoisonInput { get; set; }
 
@@ -92,7 +95,8 @@ public sealed class Mask2FormerTrainer
         CancellationToken cancellationToken)
     {
         Options.Validate();
-        var config = Options.Config ?? Presets.Get(Options.ConfigName);
+        var requested = Options.Config ?? Presets.Get(Options.ConfigName);
+        var config = requested;
         CocoPanopticTrainingSet set;
         string? resumeConfig = null;
         if (Options.Resume && TrainingCheckpoint.Latest(Options.OutputFolder!) is { } latest)
@@ -101,6 +105,7 @@ public sealed class Mask2FormerTrainer
         {
             config = Mask2FormerConfig.Load(resumeConfig);
             set = open(config.Labels);
+            CheckSameConfiguration(WithDataCategories(requested, set), config, resumeConfig);
         }
         else
         {
@@ -116,8 +121,15 @@ public sealed class Mask2FormerTrainer
             if (Options.InitialWeights is { } init && resumeConfig is null)
             {
                 if (!File.Exists(init)) throw new FileNotFoundException($"initial weights not found: '{init}'", init);
-                if (init.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)) MmdetModelFolder.LoadWeights(network, init, strict: false);
-                else ModuleCheckpoint.Load(network, init, strict: false);
+                var report = init.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
+                    ? MmdetModelFolder.LoadWeights(network, init, strict: false)
+                    : ModuleCheckpoint.Load(network, init, strict: false);
+                var total = report.Loaded.Count + report.Missing.Count + report.ShapeMismatches.Count;
+                if (report.Loaded.Count == 0)
+                    throw new DataFormatException($"the initial weights hold none of the model's {total} tensors ({report.Unexpected.Count} tensors of other names, " +
+                        $"{report.ShapeMismatches.Count} of the model's names with other shapes, e.g. {string.Join(", ", report.Unexpected.Concat(report.ShapeMismatches.Select(m => m.ToString())).Take(3))}): they are not weights of this model", Path.GetFullPath(init));
+                if (report.Loaded.Count < total)
+                    _initialWarnings.Add($"initial weights '{init}': loaded {report.Loaded.Count} of the model's {total} tensors; {report.Missing.Count} absent from the file and {report.ShapeMismatches.Count} of another shape keep their random initial values");
             }
             return Train(network, set, validation, progress, cancellationToken);
         }
@@ -150,6 +162,11 @@ public sealed class Mask2FormerTrainer
         var config = network.Config;
         if (!config.Labels.SequenceEqual(trainingSet.Labels))
             throw new ArgumentException($"the network's {config.NumLabels} classes differ from the data set's labels ({trainingSet.Labels.Count}); open the set with the network's labels", nameof(trainingSet));
+        if (o.BatchSize > trainingSet.Count)
+            throw new ArgumentException($"{nameof(o.BatchSize)} {o.BatchSize} is larger than the training set ({trainingSet.Count} images); use at most {trainingSet.Count}");
+        if (!Enumerable.Range(0, trainingSet.Count).Any(i => trainingSet.Annotation(i).Segments.Any(seg => !seg.IsCrowd)))
+            throw new DataFormatException($"none of the {trainingSet.Count} images has a segment that is not a crowd region (iscrowd 1): there is nothing to learn from", trainingSet.Dataset.Source);
+        var data = DataFingerprint(trainingSet);
 
         var output = o.OutputFolder is null ? null : Path.GetFullPath(o.OutputFolder);
         if (output is not null)
@@ -158,8 +175,9 @@ public sealed class Mask2FormerTrainer
             TrainingCheckpoint.RemoveInterruptedWrites(output, [TrainingCheckpoint.ConfigFile, TrainingCheckpoint.ModelFile, LabelsFile]);
         }
         using var log = output is null ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
-        var warnings = new List<string>(trainingSet.Warnings);
-        var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings);
+        var warnings = new List<string>();
+        var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings.Concat(_initialWarnings));
+        _initialWarnings.Clear();
 
         var points = o.NumPoints ?? config.TrainNumPoints;
         var criterion = new Mask2FormerCriterion(config.NumLabels, new Mask2FormerCriterionOptions
@@ -196,9 +214,16 @@ public sealed class Mask2FormerTrainer
         long savedStep = -1;
         if (o.Resume && TrainingCheckpoint.Latest(output!) is { } latest)
         {
-            var state = TrainingCheckpoint.Restore(latest, network, optimizer);
+            var state = TrainingCheckpoint.ReadState(latest);
             if (state.BatchSize != o.BatchSize || state.Seed != o.Seed)
-                throw new ArgumentException($"the checkpoint in '{latest}' was trained with batch {state.BatchSize} and seed {state.Seed}; resume with the same values (got {o.BatchSize}, {o.Seed})");
+                throw new ArgumentException($"the checkpoint in '{latest}' was trained with {nameof(o.BatchSize)} {state.BatchSize} and {nameof(o.Seed)} {state.Seed}; resume with the same values (got {o.BatchSize}, {o.Seed})");
+            if (state.ImageSize is { } size && size != o.ImageSize)
+                throw new ArgumentException($"the checkpoint in '{latest}' was trained with {nameof(o.ImageSize)} {size}; resume with the same value (got {o.ImageSize})");
+            if (state.Data is { } trainedOn && trainedOn != data)
+                throw new ArgumentException($"the checkpoint in '{latest}' was trained on another data set (annotations SHA-256 {trainedOn[..16]}…, these {data[..16]}…); resume with the same data, or train into another output folder");
+            if (state.Step > o.MaxSteps)
+                throw new ArgumentException($"the checkpoint in '{latest}' is at step {state.Step}, past {nameof(o.MaxSteps)} {o.MaxSteps}; resume with at least {state.Step} steps");
+            TrainingCheckpoint.Restore(latest, network, optimizer);
             step = state.Step;
             cursor = state.Cursor;
             lastCheckpoint = latest;
@@ -209,7 +234,10 @@ public sealed class Mask2FormerTrainer
         {
             Log(log, new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = o.BatchSize, ["size"] = o.ImageSize });
         }
-        if (output is not null) WriteModelFiles(output, network, trainingSet, modelFrom: null);
+        // A run resumed at its last step has nothing to train; its model files are made whole again
+        // (the copy of the last checkpoint's weights may have been killed).
+        if (output is not null)
+            WriteModelFiles(output, network, trainingSet, modelFrom: lastCheckpoint is not null && step == o.MaxSteps ? Path.Combine(lastCheckpoint, TrainingCheckpoint.ModelFile) : null);
 
         var augmentation = new TrainingAugmentation
         {
@@ -318,7 +346,7 @@ public sealed class Mask2FormerTrainer
 
         string SaveCheckpoint(string folder, long atStep, long atCursor)
         {
-            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, o.BatchSize, schedule.Factor(Math.Max(0, atStep - 1)));
+            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, o.BatchSize, schedule.Factor(Math.Max(0, atStep - 1)), ImageSize: o.ImageSize, Data: data);
             var dir = TrainingCheckpoint.Save(folder, state, network, optimizer, (JsonObject)scheduleJson.DeepClone(), o.KeepCheckpoints);
             WriteModelFiles(folder, network, trainingSet, Path.Combine(dir, TrainingCheckpoint.ModelFile));
             Log(log, new JsonObject { ["event"] = "checkpoint", ["step"] = atStep, ["folder"] = dir });
@@ -335,6 +363,36 @@ public sealed class Mask2FormerTrainer
                 o.Warning?.Invoke(w);
             }
         }
+    }
+
+    /// <summary>
+    /// The SHA-256 of the data set's annotations file (else of its image ids and file names): what a
+    /// checkpoint records, so a run resumed on another data set is refused.
+    /// </summary>
+    private static string DataFingerprint(CocoPanopticTrainingSet set)
+    {
+        if (File.Exists(set.Dataset.Source))
+        {
+            using var stream = File.OpenRead(set.Dataset.Source);
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        var listing = string.Join("\n", set.Images.Select(i => $"{i.Id}\t{i.FileName}"));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(listing)));
+    }
+
+    /// <summary>Refuses to resume a checkpoint of another configuration than the one asked for, naming each field that differs.</summary>
+    private static void CheckSameConfiguration(Mask2FormerConfig requested, Mask2FormerConfig trained, string trainedPath)
+    {
+        var asked = (JsonObject)JsonNode.Parse(requested.ToJson())!;
+        var had = (JsonObject)JsonNode.Parse(trained.ToJson())!;
+        var differences = asked.Select(p => p.Key).Union(had.Select(p => p.Key)).Order(StringComparer.Ordinal)
+            .Where(k => !JsonNode.DeepEquals(asked[k], had[k]))
+            .Select(k => asked[k] is JsonValue or null && had[k] is JsonValue or null
+                ? $"{k} {had[k]?.ToJsonString() ?? "absent"} there, {asked[k]?.ToJsonString() ?? "absent"} now"
+                : $"{k} differs")
+            .ToList();
+        if (differences.Count > 0)
+            throw new ArgumentException($"the checkpoint configuration '{trainedPath}' is not the configuration asked for ({string.Join("; ", differences.Take(8))}{(differences.Count > 8 ? $"; {differences.Count - 8} more" : "")}); resume with the configuration it was trained with, or train into another output folder");
     }
 
     private static TrainingDivergedException Diverged(long step, string what, string? lastCheckpoint, StreamWriter? log)

@@ -158,7 +158,7 @@ public sealed class Mask2FormerTrainerOptions
         }
         Check(MaxSteps >= 1, $"{nameof(MaxSteps)} must be at least 1, got {MaxSteps}");
         Check(BatchSize >= 1, $"{nameof(BatchSize)} must be at least 1, got {BatchSize}");
-        Check(ImageSize >= 32, $"{nameof(ImageSize)} must be at least 32, got {ImageSize}");
+        Check(ImageSize is >= 32 and <= 16384, $"{nameof(ImageSize)} must be in 32..16384, got {ImageSize}");
         Check(MinScale > 0 && MaxScale >= MinScale && double.IsFinite(MaxScale), $"the jitter scales must satisfy 0 < {nameof(MinScale)} ≤ {nameof(MaxScale)}, got {MinScale} and {MaxScale}");
         Check(FlipProbability is >= 0 and <= 1, $"{nameof(FlipProbability)} must be in [0, 1], got {FlipProbability}");
         Check(PixelMean is { Count: 3 } && PixelStd is { Count: 3 } && PixelStd.All(s => s > 0), "PixelMean and PixelStd need 3 values each, the deviations positive");

@@ -10,8 +10,12 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
 
-/// <summary>The resumable state of a run, as stored in <c>trainer_state.json</c>.</summary>
-internal sealed record TrainingState(long Step, long Cursor, long TotalSteps, int Seed, int BatchSize, double LearningRateFactor, string? LastCheckpoint = null);
+/// <summary>
+/// The resumable state of a run, as stored in <c>trainer_state.json</c>. <paramref name="ImageSize"/>
+/// and <paramref name="Data"/> (the data set's fingerprint) are null in checkpoints of older versions.
+/// </summary>
+internal sealed record TrainingState(long Step, long Cursor, long TotalSteps, int Seed, int BatchSize, double LearningRateFactor, string? LastCheckpoint = null,
+    int? ImageSize = null, string? Data = null);
 
 /// <summary>
 /// Checkpoints in <c>OUT/checkpoints/step-NNNNNNNN/</c>: <c>model.safetensors</c> (Hugging Face
@@ -21,6 +25,9 @@ internal sealed record TrainingState(long Step, long Cursor, long TotalSteps, in
 /// renamed into place when complete, then <c>checkpoints/latest</c> is replaced atomically: a
 /// write that dies half-way (an exception, or the process killed) leaves the previous checkpoint
 /// current and intact, and the next run in the same output folder removes what it left behind.
+/// <c>trainer_state.json</c>, written last, holds the SHA-256 of every other file: a file damaged
+/// later (truncated, overwritten) is refused by name before any of it reaches libtorch, whose
+/// errors while restoring optimizer or generator state can abort the process.
 /// </summary>
 internal static class TrainingCheckpoint
 {
@@ -43,7 +50,27 @@ internal static class TrainingCheckpoint
         var name = "step-" + state.Step.ToString("D8", CultureInfo.InvariantCulture);
         var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temp);
+        try
+        {
+            WriteFiles(temp, state, network, optimizer, schedule);
+        }
+        catch
+        {
+            // A full disk, say: the half-written folder goes now rather than at the next run.
+            try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
 
+        var final = Path.Combine(root, name);
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+        Directory.Move(temp, final);
+        AtomicFile.WriteAllText(Path.Combine(root, LatestFile), name);
+        Prune(root, name, keep);
+        return final;
+    }
+
+    private static void WriteFiles(string temp, TrainingState state, Mask2FormerForUniversalSegmentation network, OptimizerHelper optimizer, JsonObject schedule)
+    {
         Write(Path.Combine(temp, ConfigFile), s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(network.Config.ToJson())));
         ModuleCheckpoint.Save(network, Path.Combine(temp, ModelFile));
         FileWritten?.Invoke(Path.Combine(temp, ModelFile));
@@ -66,16 +93,19 @@ internal static class TrainingCheckpoint
             ["batch_size"] = state.BatchSize,
             ["lr_factor"] = state.LearningRateFactor,
             ["schedule"] = schedule,
+            ["image_size"] = state.ImageSize,
+            ["data"] = state.Data,
+            ["sha256"] = new JsonObject(new[] { ConfigFile, ModelFile, OptimizerFile, RngFile }
+                .Select(f => KeyValuePair.Create(f, (JsonNode?)Sha256(Path.Combine(temp, f))))),
             ["written_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
         Write(Path.Combine(temp, StateFile), s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
+    }
 
-        var final = Path.Combine(root, name);
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-        Directory.Move(temp, final);
-        AtomicFile.WriteAllText(Path.Combine(root, LatestFile), name);
-        Prune(root, name, keep);
-        return final;
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     private static void Write(string path, Action<Stream> write)
@@ -133,30 +163,64 @@ internal static class TrainingCheckpoint
         return dir;
     }
 
-    /// <summary>Restores weights, optimizer state and the random generator from a checkpoint folder.</summary>
-    public static TrainingState Restore(string folder, Mask2FormerForUniversalSegmentation network, OptimizerHelper optimizer)
+    /// <summary>Reads <c>trainer_state.json</c> of a checkpoint folder.</summary>
+    /// <exception cref="DataFormatException">The file is missing a field or is not JSON.</exception>
+    public static TrainingState ReadState(string folder)
     {
         var statePath = Path.Combine(folder, StateFile);
-        TrainingState state;
         try
         {
+            InputFile.RequireRegular(statePath, "the training state");
             var node = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new DataFormatException("not a JSON object", statePath);
-            state = new TrainingState((long)node["step"]!, (long)node["cursor"]!, (long)node["total_steps"]!, (int)node["seed"]!, (int)node["batch_size"]!,
-                (double)node["lr_factor"]!, folder);
+            return new TrainingState((long)node["step"]!, (long)node["cursor"]!, (long)node["total_steps"]!, (int)node["seed"]!, (int)node["batch_size"]!,
+                (double)node["lr_factor"]!, folder, (int?)node["image_size"], (string?)node["data"]);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException and not DataFormatException)
         {
             throw new DataFormatException($"the training state cannot be read ({e.Message})", statePath, inner: e);
         }
+    }
+
+    /// <summary>
+    /// Restores weights, optimizer state and the random generator from a checkpoint folder, after
+    /// checking every file against the checksums in its state (checkpoints of older versions have
+    /// none) and the generator state against libtorch's own rules.
+    /// </summary>
+    /// <exception cref="DataFormatException">A file is missing, damaged or of another libtorch; the message names it.</exception>
+    public static void Restore(string folder, Mask2FormerForUniversalSegmentation network, OptimizerHelper optimizer)
+    {
+        var statePath = Path.Combine(folder, StateFile);
+        var node = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject;
+        if (node?["sha256"] is JsonObject sums)
+        {
+            foreach (var (file, sum) in sums)
+            {
+                var path = Path.Combine(folder, file);
+                if (file.Contains('/') || file.Contains('\\') || sum is null) throw new DataFormatException($"the checksum entry '{file}' is not a file of the checkpoint", statePath);
+                InputFile.RequireRegular(path, "checkpoint file");
+                if (Sha256(path) != (string?)sum)
+                    throw new DataFormatException($"the file does not match the SHA-256 that {StateFile} recorded when the checkpoint was written: it was damaged or replaced since (truncated copy, full disk, another run's file); resume from another checkpoint or start over", path);
+            }
+        }
+        var rngPath = Path.Combine(folder, RngFile);
+        InputFile.RequireRegular(rngPath, "the random-generator state");
+        var rng = File.ReadAllBytes(rngPath);
+        RngState.Check(rng, rngPath);
+
         ModuleCheckpoint.Load(network, Path.Combine(folder, ModelFile));
         var optimizerPath = Path.Combine(folder, OptimizerFile);
-        using (var reader = new BinaryReader(File.OpenRead(optimizerPath)))
+        InputFile.RequireRegular(optimizerPath, "the optimizer state");
+        try
         {
+            using var reader = new BinaryReader(File.OpenRead(optimizerPath));
             optimizer.load_state_dict(reader);
         }
-        var rng = File.ReadAllBytes(Path.Combine(folder, RngFile));
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidOperationException or FormatException or OverflowException
+                                   or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new DataFormatException($"the optimizer state cannot be read: truncated, damaged or written for another model ({e.Message})", optimizerPath, inner: e);
+        }
         using var rngState = torch.tensor(rng, ScalarType.Byte);
         torch.random.set_rng_state(rngState);
-        return state;
     }
 }

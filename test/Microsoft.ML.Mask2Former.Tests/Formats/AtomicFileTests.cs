@@ -45,4 +45,20 @@ public sealed class AtomicFileTests
         Assert.AreEqual(0, AtomicFile.DeleteLeftovers(Path.Combine(folder, "missing", "file.json")));
         Assert.ThrowsExactly<ArgumentException>(() => AtomicFile.DeleteLeftovers(""));
     }
+
+    [TestMethod]
+    public void DeleteLeftoversInRemovesEveryTemporaryOfAtomicWritesInAFolderAndNothingElse()
+    {
+        var folder = TestPaths.NewTempFolder();
+        var leftovers = new[] { ".a.png.4242.0123456789abcdef0123456789abcdef.tmp", ".pred.json.7.fedcba9876543210fedcba9876543210.tmp" };
+        var others = new[] { "a.png", "notes.tmp", ".a.png.tmp", ".a.png.x.0123456789abcdef0123456789abcdef.tmp", ".a.png.4242.0123.tmp" };
+        foreach (var name in leftovers.Concat(others)) File.WriteAllText(Path.Combine(folder, name), "x");
+        Directory.CreateDirectory(Path.Combine(folder, "sub"));
+        File.WriteAllText(Path.Combine(folder, "sub", leftovers[0]), "x");
+
+        Assert.AreEqual(2, AtomicFile.DeleteLeftoversIn(folder));
+        CollectionAssert.AreEquivalent(others, Directory.GetFiles(folder).Select(Path.GetFileName).ToArray());
+        Assert.IsTrue(File.Exists(Path.Combine(folder, "sub", leftovers[0])), "sub-folders are left alone");
+        Assert.AreEqual(0, AtomicFile.DeleteLeftoversIn(Path.Combine(folder, "missing")));
+    }
 }

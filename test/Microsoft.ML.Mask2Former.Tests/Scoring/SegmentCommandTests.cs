@@ -96,16 +96,18 @@ public sealed class SegmentCommandTests
     public void BadArgumentsExitWithTwoAndSayWhy()
     {
         var folder = TestPaths.NewTempFolder();
-        var (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder);
+        var images = Path.Combine(folder, "images");
+        Directory.CreateDirectory(images);
+        var (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", images, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", Path.Combine(folder, "pred"));
         Assert.AreEqual(2, code);
         StringAssert.Contains(err, "images");
 
-        WriteImage(folder, "x.png", 10, 10);
-        (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder);
+        WriteImage(images, "x.png", 10, 10);
+        (code, _, err) = Run("segment", "--model", Path.Combine(folder, "none.onnx"), "--images", images, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", Path.Combine(folder, "pred"));
         Assert.AreEqual(2, code);
         StringAssert.Contains(err, "none.onnx");
 
-        (code, _, err) = Run("segment", "--model", SmallModel, "--images", folder, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", folder, "--input-size", "0x96");
+        (code, _, err) = Run("segment", "--model", SmallModel, "--images", images, "--out-json", Path.Combine(folder, "p.json"), "--out-folder", Path.Combine(folder, "pred"), "--input-size", "0x96");
         Assert.AreEqual(2, code, "a zero size is a usage error, not a crash inside the model");
         StringAssert.Contains(err, "--input-size must be HEIGHTxWIDTH");
     }

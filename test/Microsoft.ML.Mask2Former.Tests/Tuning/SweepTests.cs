@@ -132,6 +132,25 @@ public sealed class SweepTests
     }
 
     [TestMethod]
+    public void AJournalRefusesToResumeOnOtherInputsNamingWhatDiffers()
+    {
+        var path = Path.Combine(TestPaths.NewTempFolder(), "journal.jsonl");
+        var identity = new Dictionary<string, string> { ["model_sha256"] = "aaa", ["data_sha256"] = "bbb" };
+        var runner = new SweepRunner((s, b, _) => Objective(s, b), new SweepRunnerOptions { Name = "toy", JournalPath = path, Identity = identity });
+        runner.Run(Space().Grid().Take(2).ToArray());
+        StringAssert.Contains(File.ReadLines(path).First(), "\"model_sha256\":\"aaa\"");
+
+        // The same inputs resume; another model, a missing identity or an extra entry do not.
+        Assert.HasCount(2, SweepJournal.Open(path, "toy", new Dictionary<string, string>(identity)).Results);
+        var other = Assert.ThrowsExactly<DataFormatException>(() => SweepJournal.Open(path, "toy", new Dictionary<string, string>(identity) { ["model_sha256"] = "ccc" }));
+        StringAssert.Contains(other.Message, "model_sha256 aaa here, ccc now");
+        Assert.DoesNotContain("data_sha256", other.Message);
+        StringAssert.Contains(Assert.ThrowsExactly<DataFormatException>(() => SweepJournal.Open(path, "toy")).Message, "model_sha256 aaa here, (none) now");
+        var extra = new Dictionary<string, string>(identity) { ["input_size"] = "64x64" };
+        StringAssert.Contains(Assert.ThrowsExactly<DataFormatException>(() => SweepJournal.Open(path, "toy", extra)).Message, "input_size (not recorded) here, 64x64 now");
+    }
+
+    [TestMethod]
     public void JournalDropsATornLastLineButRefusesDamageOrAnotherSweep()
     {
         var folder = TestPaths.NewTempFolder();

@@ -102,6 +102,22 @@ public sealed class SafeTensorsBadInputTests
             "'a' [0, 16)", "'b' [8, 16)", "overlap");
 
     [TestMethod]
+    public void BytesAfterTheLastTensor()
+    {
+        // As the reference library (MetadataIncompleteBuffer): 3 bytes no tensor covers, e.g. a header length 3 short.
+        AssertRejected(Build(TwoTensors, 27), "the last 3 bytes of the data section", "belong to no tensor");
+    }
+
+    [TestMethod]
+    public void AGapBetweenTensors() =>
+        AssertRejected(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}""", 20),
+            "bytes [8, 12)", "belong to no tensor", "before 'b'");
+
+    [TestMethod]
+    public void AGapBeforeTheFirstTensor() =>
+        AssertRejected(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 12), "bytes [0, 4)", "belong to no tensor");
+
+    [TestMethod]
     public void UnknownDType() =>
         AssertRejected(Build("""{"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}""", 4), "tensor 'a'", "unknown or unsupported dtype 'F8_E4M3'");
 

@@ -92,12 +92,15 @@ public sealed class ResumeTests
         var checkpoints = Path.Combine(dir, "checkpoints");
         Assert.AreEqual("step-00000002", File.ReadAllText(Path.Combine(checkpoints, "latest")));
         Assert.IsFalse(Directory.Exists(Path.Combine(checkpoints, "step-00000004")));
-        Assert.IsNotEmpty(Directory.GetDirectories(checkpoints, ".step-00000004.*.tmp"), "the half-written checkpoint stays in its temporary folder");
+        Assert.IsEmpty(Directory.GetDirectories(checkpoints, ".step-00000004.*.tmp"), "a write that fails with an exception (a full disk) removes its temporary folder");
         using (var previous = new Mask2FormerForUniversalSegmentation(Mask2FormerConfig.Load(Path.Combine(checkpoints, "step-00000002", "config.json"))))
         {
             ModuleCheckpoint.Load(previous, Path.Combine(checkpoints, "step-00000002", "model.safetensors"));
         }
 
+        // What a killed write leaves instead: its temporary folder, which the resumed run removes.
+        var killed = Directory.CreateDirectory(Path.Combine(checkpoints, $".step-00000004.{Guid.NewGuid():N}.tmp")).FullName;
+        File.WriteAllBytes(Path.Combine(killed, "model.safetensors"), new byte[1000]);
         options.Resume = true;
         using var resumed = new Mask2FormerTrainer(options).Fit(data).Network;
         AssertIdentical(straight, resumed);

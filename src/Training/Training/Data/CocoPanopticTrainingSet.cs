@@ -191,30 +191,19 @@ public sealed class CocoPanopticTrainingSet
     private static byte[] DecodeRgb(string path, string imageId, out int width, out int height)
     {
         if (!File.Exists(path)) throw new DataFormatException("image file not found", path, imageId);
-        MLImage decoded;
-        try
+        using var decoded = ImageFile.Decode(path, imageId);
+        width = decoded.Width;
+        height = decoded.Height;
+        var pixels = decoded.GetPixelSpan();
+        var rgb = new byte[3 * width * height];
+        var bgra = decoded.ColorType == SkiaSharp.SKColorType.Bgra8888;
+        if (pixels.Length < 4L * width * height) throw new DataFormatException($"the decoder returned {pixels.Length} bytes for {width}x{height} pixels", path, imageId);
+        for (int p = 0, q = 0; q < rgb.Length; p += 4, q += 3)
         {
-            decoded = MLImage.CreateFromFile(path);
+            rgb[q] = pixels[bgra ? p + 2 : p];
+            rgb[q + 1] = pixels[p + 1];
+            rgb[q + 2] = pixels[bgra ? p : p + 2];
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
-        {
-            throw new DataFormatException($"the image cannot be decoded: corrupt or in an unsupported format ({e.GetType().Name}: {e.Message})", path, imageId, inner: e);
-        }
-        using (decoded)
-        {
-            width = decoded.Width;
-            height = decoded.Height;
-            var pixels = decoded.Pixels;
-            var rgb = new byte[3 * width * height];
-            var bgra = decoded.PixelFormat == MLPixelFormat.Bgra32;
-            if (pixels.Length < 4L * width * height) throw new DataFormatException($"the decoder returned {pixels.Length} bytes for {width}x{height} pixels", path, imageId);
-            for (int p = 0, q = 0; q < rgb.Length; p += 4, q += 3)
-            {
-                rgb[q] = pixels[bgra ? p + 2 : p];
-                rgb[q + 1] = pixels[p + 1];
-                rgb[q + 2] = pixels[bgra ? p : p + 2];
-            }
-            return rgb;
-        }
+        return rgb;
     }
 }
