@@ -34,11 +34,16 @@ namespace Mask2Former.Cli.Commands
             var outFolder = new Option<DirectoryInfo>("--out-folder") { Description = "Folder for the segment-map PNGs (<stem>.png).", Required = true };
             var inputSize = new Option<string?>("--input-size") { Description = "Letterbox every image to HxW (needed by models exported at one size; default: the model's fixed size, else full resolution: shortest edge 800, max 1333)." };
             var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads (default: ONNX Runtime's choice)." };
+            var gpu = new Option<int?>("--gpu")
+            {
+                Description = "Run the model on this CUDA device (needs m2f built with the CUDA build of ONNX Runtime, see the README's \"GPU scoring\", and CUDA 13 + cuDNN 9); without --gpu-fallback an error when CUDA does not start.",
+            };
+            var gpuFallback = new Option<bool>("--gpu-fallback") { Description = "With --gpu: run on the CPU, with a warning, when CUDA does not start." };
             var overlay = new Option<DirectoryInfo?>("--overlay") { Description = "Also draw each image with its segments (category colours, boundaries, labels with scores) as <stem>_overlay.png in this folder." };
 
             var command = new Command("segment", "Panoptic segmentation of a folder of images with a Mask2Former ONNX model, written as COCO panoptic predictions (JSON + PNGs) that m2f eval panoptic reads.")
             {
-                model, labels, images, outJson, outFolder, inputSize, threads, overlay,
+                model, labels, images, outJson, outFolder, inputSize, threads, gpu, gpuFallback, overlay,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
             {
@@ -52,7 +57,13 @@ namespace Mask2Former.Cli.Commands
                 if (duplicate is not null)
                     throw new ArgumentException($"two images share the stem '{duplicate.Key}' ({string.Join(", ", duplicate.Select(Path.GetFileName))}); their PNGs would collide");
 
-                var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads) };
+                var options = new Mask2FormerPredictorOptions
+                {
+                    ModelPath = parse.GetValue(model)!.FullName,
+                    IntraOpNumThreads = parse.GetValue(threads),
+                    GpuDeviceId = parse.GetValue(gpu),
+                    FallbackToCpu = parse.GetValue(gpuFallback),
+                };
                 if (parse.GetValue(labels) is { } labelFile)
                 {
                     options.Labels = Mask2FormerLabelSet.Load(labelFile.FullName, out var objectThreshold, out var overlapThreshold);
@@ -67,6 +78,7 @@ namespace Mask2Former.Cli.Commands
                 var overlayFolder = parse.GetValue(overlay)?.FullName;
                 if (overlayFolder is not null) Directory.CreateDirectory(overlayFolder);
                 using var predictor = new Mask2FormerPredictor(options);
+                if (predictor.GpuFallbackReason is { } reason) stderr.WriteLine($"m2f: warning: {reason}");
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
                 var watch = Stopwatch.StartNew();
