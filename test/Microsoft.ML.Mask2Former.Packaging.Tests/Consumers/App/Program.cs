@@ -1,11 +1,11 @@
-// app synth DIR | app pq VAL MODEL | app compare OUT.safetensors REFERENCE.safetensors
+// app synth DIR | app pq JSON PNGS IMAGES MODEL | app compare OUT.safetensors REFERENCE.safetensors
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using static TorchSharp.torch;
 
 return args[0] switch
 {
     "synth" => Synthesize(args[1]),
-    "pq" => Scoring.Evaluate(args[1], args[2], gpu: null, fallback: false),
+    "pq" => Scoring.Evaluate(args[1], args[2], args[3], args[4], gpu: null, fallback: false),
     "compare" => Compare(args[1], args[2]),
     _ => throw new ArgumentException($"unknown command {args[0]}"),
 };

@@ -20,13 +20,13 @@ internal static class Scoring
     }
 
     /// <summary>
-    /// LoadFromCocoPanoptic → LoadImages → SegmentPanoptic → Evaluate on a COCO panoptic folder;
-    /// prints the panopticapi table, "PQ=…" and a hash of every predicted map.
+    /// LoadFromCocoPanoptic → LoadImages → SegmentPanoptic → Evaluate on COCO panoptic data (JSON, PNG
+    /// folder, image folder); prints the panopticapi table, "PQ=…" and a hash of every predicted map.
     /// </summary>
-    public static int Evaluate(string folder, string model, int? gpu, bool fallback)
+    public static int Evaluate(string json, string pngFolder, string imageFolder, string model, int? gpu, bool fallback)
     {
         var ml = new MLContext(seed: 0);
-        var data = ml.Data.LoadFromCocoPanoptic(Path.Combine(folder, "panoptic.json"), Path.Combine(folder, "panoptic"), Path.Combine(folder, "images"));
+        var data = ml.Data.LoadFromCocoPanoptic(json, pngFolder, imageFolder);
         Mask2FormerSegmentationEstimator segment;
         try
         {
@@ -42,8 +42,14 @@ internal static class Scoring
             return 3;
         }
         if (segment.GpuFallbackReason is { } reason) Console.WriteLine($"warning: {reason}");
-        var scored = ml.Transforms.LoadImages("Image", null, PanopticColumnNames.ImagePath).Append(segment).Fit(data).Transform(data);
+        // The scorer's own SegmentMap / SegmentIds columns hide the ground truth's of the same names: keep those aside.
+        var scored = ml.Transforms.CopyColumns("TruthSegmentMap", PanopticColumnNames.SegmentMap)
+            .Append(ml.Transforms.CopyColumns("TruthSegmentIds", PanopticColumnNames.SegmentIds))
+            .Append(ml.Transforms.LoadImages("Image", null, PanopticColumnNames.ImagePath))
+            .Append(segment)
+            .Fit(data).Transform(data);
         var metrics = ml.PanopticSegmentation().Evaluate(scored, data.Categories,
+            labelSegmentMapColumnName: "TruthSegmentMap", labelSegmentIdsColumnName: "TruthSegmentIds",
             predictedCategoryIdsColumnName: "Predicted" + SegmentationColumnNames.SegmentCategoryIds);
         Console.WriteLine(metrics);
         Console.WriteLine($"PQ={metrics.PanopticQuality:R} SQ={metrics.SegmentationQuality:R} RQ={metrics.RecognitionQuality:R}");
