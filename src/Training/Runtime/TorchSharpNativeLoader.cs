@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -17,13 +18,15 @@ namespace Microsoft.ML.Mask2Former.Training.Runtime;
 /// shipped file (and then copies all of libtorch, 500 MB, into the NuGet cache before failing).
 /// </summary>
 /// <remarks>
-/// When this assembly is first used on such a host, a DllImport resolver is registered for
-/// TorchSharp: asked for LibTorchSharp, it writes a fixed copy of the shipped library once into a
-/// per-user cache folder, with symbolic links to the libtorch libraries it needs beside it (its
-/// run path is $ORIGIN), and loads that. Nothing changes where the shipped or built copy already
-/// loads, on other hosts, or when the application registered a resolver of its own. The resolver
-/// must be in place before TorchSharp loads its native library: code that calls TorchSharp
-/// directly before touching any Mask2Former type should call
+/// When this assembly is first used on such a host, a handler joins the
+/// <see cref="AssemblyLoadContext.ResolvingUnmanagedDll"/> event of TorchSharp's load context (the
+/// last resort of both TorchSharp's own <c>NativeLibrary.TryLoad</c> and its P/Invokes, which do not
+/// consult a DllImport resolver): asked for LibTorchSharp after the usual lookup failed, it writes a
+/// fixed copy of the shipped library once into a per-user cache folder, with symbolic links to the
+/// libtorch libraries it needs beside it (its run path is $ORIGIN), and loads that. Nothing changes
+/// where the shipped or built copy loads, or on other hosts. The handler must be in place before
+/// TorchSharp loads its native library: code that calls TorchSharp directly before touching any
+/// Mask2Former type should call
 /// <c>RuntimeHelpers.RunModuleConstructor(typeof(Mask2FormerConfig).Module.ModuleHandle)</c> first.
 /// </remarks>
 internal static class TorchSharpNativeLoader
@@ -42,19 +45,13 @@ internal static class TorchSharpNativeLoader
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
         if (GlibcxxVersionFix.HostProvidesVersion(out _) != false) return;
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(TorchSharp.torch).Assembly, Resolve);
-        }
-        catch (InvalidOperationException)
-        {
-            // The application resolves TorchSharp's native libraries itself.
-        }
+        var torchSharp = typeof(TorchSharp.torch).Assembly;
+        (AssemblyLoadContext.GetLoadContext(torchSharp) ?? AssemblyLoadContext.Default).ResolvingUnmanagedDll += Resolve;
     }
 
-    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    private static nint Resolve(Assembly assembly, string name)
     {
-        if (name != LibraryName) return 0;
+        if (name is not (LibraryName or FileName) || assembly != typeof(TorchSharp.torch).Assembly) return 0;
         lock (Gate)
         {
             if (_handle != 0) return _handle;
