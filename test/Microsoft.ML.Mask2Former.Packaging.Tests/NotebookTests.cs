@@ -61,6 +61,7 @@ public sealed partial class NotebookTests
     public async Task EveryCellRunsInTheCSharpKernel(string notebook)
     {
         var feed = PackedFeed.Get();
+        var userPackages = PackedFeed.UserPackages;
         var document = Notebook.Parse(await File.ReadAllTextAsync(Path.Combine(NotebookFolder, notebook), TestContext.CancellationToken));
         var cells = document.Elements.Select((element, i) => (Number: i + 1, Element: element))
             .Where(c => c.Element.KernelName is not ("markdown" or "md")).ToList();
@@ -74,7 +75,7 @@ public sealed partial class NotebookTests
         // The kernel restores through `dotnet`, which inherits these: packed packages into the run's
         // folder, everything else from the user's cache.
         Environment.SetEnvironmentVariable("NUGET_PACKAGES", feed.Packages);
-        Environment.SetEnvironmentVariable("NUGET_FALLBACK_PACKAGES", PackedFeed.UserPackages);
+        Environment.SetEnvironmentVariable("NUGET_FALLBACK_PACKAGES", userPackages);
         Environment.CurrentDirectory = NotebookFolder;
         try
         {

@@ -49,8 +49,8 @@ internal sealed partial class PackedFeed
     /// <summary>The NuGet.config of <see cref="Root"/>.</summary>
     public string NuGetConfig => Path.Combine(Root, "NuGet.config");
 
-    /// <summary>The user's NuGet cache, used as the fallback folder.</summary>
-    public static string UserPackages => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
+    /// <summary>The user's NuGet cache, used as the fallback folder (read before any test points NUGET_PACKAGES elsewhere).</summary>
+    public static readonly string UserPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
         ? p
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
@@ -103,10 +103,10 @@ internal sealed partial class PackedFeed
         return new PackedFeed(root, feed, version, pack);
     }
 
-    /// <summary>Removes the run's folder (feed, packages, applications, installed tool).</summary>
+    /// <summary>Removes the run's folder (feed, packages, applications, installed tool), unless M2F_KEEP_PACKAGING_TESTS is set.</summary>
     public static void Delete()
     {
-        if (!Created) return;
+        if (!Created || Environment.GetEnvironmentVariable("M2F_KEEP_PACKAGING_TESTS") is { Length: > 0 }) return;
         try
         {
             Directory.Delete(Get().Root, recursive: true);
