@@ -49,11 +49,16 @@ namespace Mask2Former.Cli.Commands
             };
             var shard = new Option<string?>("--shard") { Description = "Segment shard I of N (images whose position in file-name order is I modulo N), e.g. 0/4; the JSON gets the shard's name (pred.shard-0000-of-0004.json)." };
             var shards = new Option<int?>("--shards") { Description = $"The number of shards, with a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (or set {Sharding.ShardSpec.ShardCountVariable})." };
+            var gpu = new Option<int?>("--gpu")
+            {
+                Description = "Run the model on this CUDA device (needs m2f built with the CUDA build of ONNX Runtime, see the README's \"GPU scoring\", and CUDA 13 + cuDNN 9); without --gpu-fallback an error when CUDA does not start.",
+            };
+            var gpuFallback = new Option<bool>("--gpu-fallback") { Description = "With --gpu: run on the CPU, with a warning, when CUDA does not start." };
             var overlay = new Option<DirectoryInfo?>("--overlay") { Description = "Also draw each image with its segments (category colours, boundaries, labels with scores) as <stem>_overlay.png in this folder." };
 
             var command = new Command("segment", "Panoptic segmentation of a folder of images with a Mask2Former ONNX model, written as COCO panoptic predictions (JSON + PNGs) that m2f eval panoptic reads.")
             {
-                model, labels, images, outJson, outFolder, inputSize, threads, postProcessing, filterLowScore, instancesJson, shard, shards, overlay,
+                model, labels, images, outJson, outFolder, inputSize, threads, gpu, gpuFallback, postProcessing, filterLowScore, instancesJson, shard, shards, overlay,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
             {
@@ -79,7 +84,8 @@ namespace Mask2Former.Cli.Commands
                 var instancesFile = parse.GetValue(instancesJson)?.FullName;
                 if (instancesFile is not null && !spec.IsWhole) instancesFile = Path.ChangeExtension(instancesFile, null) + "." + spec.Name + ".json";
                 // Instances beside panoptic results are things only, as detectron2 (panoptic on) and mmdetection report them.
-                var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads), ThingClassesOnly = true };
+                var options = new Mask2FormerPredictorOptions { ModelPath = parse.GetValue(model)!.FullName, IntraOpNumThreads = parse.GetValue(threads), ThingClassesOnly = true,
+                    GpuDeviceId = parse.GetValue(gpu), FallbackToCpu = parse.GetValue(gpuFallback) };
                 if (parse.GetValue(labels) is { } labelFile)
                 {
                     options.Labels = Mask2FormerLabelSet.Load(labelFile.FullName, out var objectThreshold, out var overlapThreshold);
@@ -98,6 +104,7 @@ namespace Mask2Former.Cli.Commands
                 if (overlayFolder is not null) Directory.CreateDirectory(overlayFolder);
                 using var predictor = new Mask2FormerPredictor(options);
                 var marker = IncompleteMarker.Begin("segment", pngFolder, overlayFolder);
+                if (predictor.GpuFallbackReason is { } reason) stderr.WriteLine($"m2f: warning: {reason}");
                 var cocoImages = new List<CocoImage>();
                 var annotations = new List<CocoPanopticAnnotation>();
                 var detections = new List<CocoDetection>();

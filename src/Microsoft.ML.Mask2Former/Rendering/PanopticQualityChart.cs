@@ -30,30 +30,32 @@ public static class PanopticQualityChart
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
 
-        using var titlePaint = RenderingText.TextPaint(17, SKColors.Black);
-        using var textPaint = RenderingText.TextPaint(textSize, new SKColor(30, 30, 30));
+        using var titleFont = RenderingText.Font(17);
+        using var titlePaint = RenderingText.TextPaint(SKColors.Black);
+        using var textFont = RenderingText.Font(textSize);
+        using var textPaint = RenderingText.TextPaint(new SKColor(30, 30, 30));
         using var axisPaint = new SKPaint { Color = new SKColor(200, 200, 200), StrokeWidth = 1 };
-        canvas.DrawText(title ?? "Panoptic quality per class", margin, margin + 17, titlePaint);
+        canvas.DrawText(title ?? "Panoptic quality per class", margin, margin + 17, SKTextAlign.Left, titleFont, titlePaint);
         canvas.DrawText(
             $"PQ {Percent(metrics.All.PanopticQuality)}  (things {Percent(metrics.Things.PanopticQuality)}, stuff {Percent(metrics.Stuff.PanopticQuality)})  SQ {Percent(metrics.All.SegmentationQuality)}  RQ {Percent(metrics.All.RecognitionQuality)}  over {metrics.ImageCount} images",
-            margin, margin + 40, textPaint);
+            margin, margin + 40, SKTextAlign.Left, textFont, textPaint);
 
-        var nameWidth = Math.Min(width * 0.3f, rows.Count == 0 ? 60 : rows.Max(r => textPaint.MeasureText(r.Name)) + 10);
-        var valuesWidth = textPaint.MeasureText("PQ 100.0  SQ 100.0  RQ 100.0") + 12;
+        var nameWidth = Math.Min(width * 0.3f, rows.Count == 0 ? 60 : rows.Max(r => textFont.MeasureText(r.Name, textPaint)) + 10);
+        var valuesWidth = textFont.MeasureText("PQ 100.0  SQ 100.0  RQ 100.0", textPaint) + 12;
         var barLeft = margin + nameWidth;
         var barMax = width - margin - valuesWidth - barLeft;
-        if (rows.Count == 0) canvas.DrawText("no category occurred", barLeft, top + textSize, textPaint);
+        if (rows.Count == 0) canvas.DrawText("no category occurred", barLeft, top + textSize, SKTextAlign.Left, textFont, textPaint);
         for (var i = 0; i < rows.Count; i++)
         {
             var c = rows[i];
             var y = top + i * rowHeight;
-            canvas.DrawText(c.Name, margin, y + textSize + 2, textPaint);
+            canvas.DrawText(c.Name, margin, y + textSize + 2, SKTextAlign.Left, textFont, textPaint);
             canvas.DrawLine(barLeft, y + rowHeight - 1, barLeft + barMax, y + rowHeight - 1, axisPaint);
             var (r, g, b) = CategoryPalette.ColorOf(c.CategoryId);
             using var bar = new SKPaint { Color = new SKColor(r, g, b), IsAntialias = true };
             canvas.DrawRect(barLeft, y + 3, MathF.Max(1, (float)(c.PanopticQuality * barMax)), rowHeight - 7, bar);
             canvas.DrawText($"PQ {Percent(c.PanopticQuality),5}  SQ {Percent(c.SegmentationQuality),5}  RQ {Percent(c.RecognitionQuality),5}",
-                barLeft + barMax + 8, y + textSize + 2, textPaint);
+                barLeft + barMax + 8, y + textSize + 2, SKTextAlign.Left, textFont, textPaint);
         }
         canvas.Flush();
         return RenderingText.EncodePng(bitmap);

@@ -10,20 +10,16 @@ internal static class RenderingText
         ?? SKTypeface.FromFamilyName(null, SKFontStyle.Bold)
         ?? SKTypeface.Default);
 
-    public static SKPaint TextPaint(float size, SKColor color) => new()
-    {
-        Typeface = Face.Value,
-        TextSize = size,
-        IsAntialias = true,
-        Color = color,
-    };
+    public static SKFont Font(float size) => new(Face.Value, size) { Edging = SKFontEdging.Antialias };
+
+    public static SKPaint TextPaint(SKColor color) => new() { IsAntialias = true, Color = color };
 
     /// <summary>Draws <paramref name="text"/> on a plate centred on (cx, cy), moved inside the canvas where it would cross an edge.</summary>
     public static void DrawPlate(SKCanvas canvas, string text, float cx, float cy, float size, int canvasWidth, int canvasHeight)
     {
-        using var paint = TextPaint(size, SKColors.White);
-        var bounds = new SKRect();
-        var width = paint.MeasureText(text, ref bounds);
+        using var font = Font(size);
+        using var paint = TextPaint(SKColors.White);
+        var width = font.MeasureText(text, paint);
         var pad = MathF.Max(2, size * 0.2f);
         var plateWidth = width + 2 * pad;
         var plateHeight = size + 2 * pad;
@@ -32,8 +28,8 @@ internal static class RenderingText
         using var plate = new SKPaint { Color = new SKColor(0, 0, 0, 170), IsAntialias = true };
         canvas.DrawRoundRect(new SKRect(left, top, left + plateWidth, top + plateHeight), pad, pad, plate);
         // Baseline: the plate's top, the padding, then the font's ascent (size × ~0.8 for DejaVu).
-        var metrics = paint.FontMetrics;
-        canvas.DrawText(text, left + pad, top + pad - metrics.Ascent * (size / (metrics.Descent - metrics.Ascent)), paint);
+        var metrics = font.Metrics;
+        canvas.DrawText(text, left + pad, top + pad - metrics.Ascent * (size / (metrics.Descent - metrics.Ascent)), SKTextAlign.Left, font, paint);
     }
 
     public static byte[] EncodePng(SKBitmap bitmap)

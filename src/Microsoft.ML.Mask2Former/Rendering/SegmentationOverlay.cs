@@ -69,7 +69,7 @@ public static class SegmentationOverlay
         if (options.Scale > 1 && map.Length == (long)width * height)
         {
             var k = options.Scale;
-            using var enlarged = bitmap.Resize(new SKImageInfo(width * k, height * k, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.High)
+            using var enlarged = bitmap.Resize(new SKImageInfo(width * k, height * k, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.Mitchell))
                 ?? throw new InvalidOperationException("SkiaSharp could not enlarge the image");
             var bigMap = new uint[width * k * height * k];
             for (var y = 0; y < height * k; y++)

@@ -23,6 +23,7 @@ public sealed class Mask2FormerPredictor : IDisposable
     /// <summary>Loads the model named by <paramref name="options"/> (path or bytes).</summary>
     /// <exception cref="InvalidOperationException">The file is not a Mask2Former ONNX model (the message names what was expected and found).</exception>
     /// <exception cref="ArgumentException">The options contradict the model.</exception>
+    /// <exception cref="NotSupportedException">A GPU was asked for, CUDA does not start and <see cref="SegmentationOptions.FallbackToCpu"/> is not set (the message names what is missing).</exception>
     public Mask2FormerPredictor(Mask2FormerPredictorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -30,7 +31,8 @@ public sealed class Mask2FormerPredictor : IDisposable
             throw new ArgumentException($"need 1 ≤ ShortestEdge ≤ MaxSize and SizeDivisibility ≥ 1; found {options.ShortestEdge}, {options.MaxSize}, {options.SizeDivisibility}.");
         var model = options.ReadModel(out var source);
         _options = options;
-        _session = CreateSession(model, options, source);
+        _session = CreateSession(model, options, source, out var gpuFallbackReason);
+        GpuFallbackReason = gpuFallbackReason;
         try
         {
             _description = OnnxModelDescription.Describe(_session, source);
@@ -50,6 +52,13 @@ public sealed class Mask2FormerPredictor : IDisposable
 
     /// <summary>The label set in effect (entry i describes class logit i; results' class indices point here).</summary>
     public IReadOnlyList<Mask2FormerLabel> Labels => _settings.Labels;
+
+    /// <summary>
+    /// Why the GPU asked for by <see cref="SegmentationOptions.GpuDeviceId"/> is not used (CUDA did not
+    /// start and <see cref="SegmentationOptions.FallbackToCpu"/> let the model run on the CPU), or
+    /// <see langword="null"/> when the model runs where it was asked to.
+    /// </summary>
+    public string? GpuFallbackReason { get; }
 
     /// <summary>Whether images are letterboxed to a fixed size (else resized by the shortest-edge rule).</summary>
     public bool IsFixedSize => _settings.InputHeight > 0;
@@ -146,36 +155,37 @@ public sealed class Mask2FormerPredictor : IDisposable
     /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => _session.Dispose();
 
-    private static InferenceSession CreateSession(byte[] model, SegmentationOptions options, string source)
+    private static InferenceSession CreateSession(byte[] model, SegmentationOptions options, string source, out string? gpuFallbackReason)
     {
-        SessionOptions Cpu()
-        {
-            var o = new SessionOptions();
-            if (options.IntraOpNumThreads is { } n) o.IntraOpNumThreads = n;
-            return o;
-        }
-
+        var device = GpuExecution.Choose(options, source, out gpuFallbackReason);
         try
         {
-            if (options.GpuDeviceId is { } gpu)
+            if (device is { } gpu)
             {
                 try
                 {
-                    using var cuda = SessionOptions.MakeSessionOptionWithCudaProvider(gpu);
-                    if (options.IntraOpNumThreads is { } n) cuda.IntraOpNumThreads = n;
+                    using var cuda = SessionOptionsFor(gpu, options);
                     return new InferenceSession(model, cuda);
                 }
-                // The CPU package has no CUDA entry point at all (EntryPointNotFoundException).
-                catch (Exception e) when (options.FallbackToCpu && e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+                // CUDA loaded, yet the session did not start on that device (an index beyond the devices present, no driver).
+                catch (OnnxRuntimeException e) when (options.FallbackToCpu)
                 {
+                    gpuFallbackReason = GpuExecution.FallBack(gpu, source, e.Message);
                 }
             }
-            using var cpu = Cpu();
+            using var cpu = SessionOptionsFor(null, options);
             return new InferenceSession(model, cpu);
         }
         catch (OnnxRuntimeException e)
         {
             throw new InvalidOperationException($"{source} is not a loadable ONNX model: {e.Message}", e);
         }
+    }
+
+    private static SessionOptions SessionOptionsFor(int? gpu, SegmentationOptions options)
+    {
+        var o = gpu is { } device ? SessionOptions.MakeSessionOptionWithCudaProvider(device) : new SessionOptions();
+        if (options.IntraOpNumThreads is { } n) o.IntraOpNumThreads = n;
+        return o;
     }
 }

@@ -58,7 +58,9 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         InputHeight = settings.InputHeight;
         InputWidth = settings.InputWidth;
         _imageColumn = options.ImageColumnName;
-        _stages = Build(catalog, options, task, model, description, settings, source);
+        var device = GpuExecution.Choose(options, source, out var gpuFallbackReason);
+        GpuFallbackReason = gpuFallbackReason;
+        _stages = Build(catalog, options, device, task, model, description, settings, source);
         // ML.NET's schema propagation compares image types by reference, so a custom mapping that
         // reads an image column never passes SchemaShape-level checks (fitting, which checks the
         // real schema, is fine). Propagation goes through a stand-in that adds the same columns.
@@ -72,6 +74,13 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
 
     /// <summary>The label set in effect (entry i describes class logit i).</summary>
     public IReadOnlyList<Mask2FormerLabel> Labels { get; }
+
+    /// <summary>
+    /// Why the GPU asked for by <see cref="SegmentationOptions.GpuDeviceId"/> is not used (CUDA did not
+    /// start and <see cref="SegmentationOptions.FallbackToCpu"/> let the model run on the CPU), or
+    /// <see langword="null"/> when it was not asked for or CUDA started.
+    /// </summary>
+    public string? GpuFallbackReason { get; }
 
     /// <summary>The fixed input height images are letterboxed to.</summary>
     public int InputHeight { get; }
@@ -120,7 +129,7 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
     }
 
     /// <summary>The stages, in order; the first two are the image copy and the decoding (see the constructor).</summary>
-    private static List<IEstimator<ITransformer>> Build(TransformsCatalog catalog, SegmentationOptions options, SegmentationTask task,
+    private static List<IEstimator<ITransformer>> Build(TransformsCatalog catalog, SegmentationOptions options, int? gpuDeviceId, SegmentationTask task,
         byte[] model, OnnxModelDescription description, ScoringSettings settings, string source)
     {
         var settingsModel = SettingsModel.Create(settings, task.ToString().ToLowerInvariant());
@@ -136,7 +145,7 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
             stages.Add(catalog.CopyColumns(description.InputName, ScoringColumns.PixelValues));
         try
         {
-            stages.Add(ModelStage(catalog, options, model, description, settings));
+            stages.Add(ModelStage(catalog, options, gpuDeviceId, model, description, settings));
         }
         // The description was read from the bytes alone; ONNX Runtime sees the model first here.
         catch (InvalidOperationException e) when (e.InnerException is OnnxRuntime.OnnxRuntimeException ort)
@@ -158,8 +167,11 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         return stages;
     }
 
-    /// <summary>The <c>ApplyOnnxModel</c> step of the network: a variable-length <c>pixel_values</c> column fed as [1, 3, H, W].</summary>
-    internal static OnnxScoringEstimator ModelStage(TransformsCatalog catalog, SegmentationOptions options, byte[] model,
+    /// <summary>
+    /// The <c>ApplyOnnxModel</c> step of the network: a variable-length <c>pixel_values</c> column fed
+    /// as [1, 3, H, W], on <paramref name="gpuDeviceId"/> (<see cref="GpuExecution.Choose"/>'s choice) or the CPU.
+    /// </summary>
+    internal static OnnxScoringEstimator ModelStage(TransformsCatalog catalog, SegmentationOptions options, int? gpuDeviceId, byte[] model,
         OnnxModelDescription description, ScoringSettings settings)
     {
         // ML.NET feeds a variable-length vector only when the shape has exactly one open
@@ -181,11 +193,11 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
                 InputColumns = inputs,
                 OutputColumns = outputs,
                 ShapeDictionary = shapes,
-                GpuDeviceId = options.GpuDeviceId,
+                GpuDeviceId = gpuDeviceId,
                 FallbackToCpu = options.FallbackToCpu,
                 IntraOpNumThreads = options.IntraOpNumThreads,
             });
-        return catalog.ApplyOnnxModel(outputs, inputs, new MemoryStream(model), shapes, options.GpuDeviceId, options.FallbackToCpu);
+        return catalog.ApplyOnnxModel(outputs, inputs, new MemoryStream(model), shapes, gpuDeviceId, options.FallbackToCpu);
     }
 
     internal static string[] OutputNames(SegmentationTask task) => task switch

@@ -61,13 +61,21 @@ public abstract class SegmentationOptions
     public int? IntraOpNumThreads { get; set; }
 
     /// <summary>
-    /// The GPU to run on, passed to <c>ApplyOnnxModel</c>; <see langword="null"/> (default) runs
-    /// on the CPU. It needs the Microsoft.ML.OnnxRuntime.Gpu package in place of
-    /// Microsoft.ML.OnnxRuntime; with the CPU package a set id fails (see <see cref="FallbackToCpu"/>).
+    /// The GPU to run the model on (CUDA device index); <see langword="null"/> (default) runs on the
+    /// CPU. Needs the CUDA build of ONNX Runtime, <c>Microsoft.ML.OnnxRuntime.Gpu.Linux</c> 1.32.0, in
+    /// place of <c>Microsoft.ML.OnnxRuntime</c> (see the README, "GPU scoring"), and CUDA 13 with cuDNN 9
+    /// on the machine. Whether CUDA starts is checked when the estimator or predictor is created: if it
+    /// does not, the constructor throws a <see cref="NotSupportedException"/> that names the missing
+    /// libraries, unless <see cref="FallbackToCpu"/> is set. Not kept by <c>mlContext.Model.Save</c>.
     /// </summary>
     public int? GpuDeviceId { get; set; }
 
-    /// <summary>Whether a failure to start on the GPU falls back to the CPU. Default <see langword="false"/>.</summary>
+    /// <summary>
+    /// Whether a model that cannot start on the GPU of <see cref="GpuDeviceId"/> runs on the CPU
+    /// instead (the same results), with a warning: the estimator's or predictor's
+    /// <c>GpuFallbackReason</c>, also written to <see cref="System.Diagnostics.Trace"/>. Default
+    /// <see langword="false"/>: an exception.
+    /// </summary>
     public bool FallbackToCpu { get; set; }
 
     internal byte[] ReadModel(out string source)

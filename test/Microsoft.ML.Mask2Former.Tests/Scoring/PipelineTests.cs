@@ -74,7 +74,7 @@ public sealed class PipelineTests
         var settings = ScoringSettings.Resolve(options, description, "small", requireFixedSize: true);
         Assert.AreEqual((96, 160), (settings.InputHeight, settings.InputWidth));
         var data = ml.Data.LoadFromEnumerable(new[] { new PixelRow { PixelValues = pixels } });
-        var output = Mask2FormerSegmentationEstimator.ModelStage(ml.Transforms, options, bytes, description, settings).Fit(data).Transform(data);
+        var output = Mask2FormerSegmentationEstimator.ModelStage(ml.Transforms, options, null, bytes, description, settings).Fit(data).Transform(data);
 
         AssertClose(io.ReadSingles("A.class_queries_logits"), Vectors<float>(output, "class_queries_logits")[0], 1e-4);
         AssertClose(io.ReadSingles("A.masks_queries_logits"), Vectors<float>(output, "masks_queries_logits")[0], 1e-4);

@@ -8,7 +8,7 @@ namespace Microsoft.ML.Mask2Former.Tests.Scoring;
 [TestClass]
 public sealed class SegmentCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
