@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.Mask2Former.Training;
 using Microsoft.ML.Mask2Former.Training.Data;
+using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Optimization;
 
@@ -18,7 +19,8 @@ namespace Mask2Former.Cli.Commands
 {
     /// <summary>
     /// <c>m2f train --data DIR --config NAME|config.json --steps N --batch B --size S --out DIR [--resume] [--init model.safetensors]</c>:
-    /// trains Mask2Former (TorchSharp) on a COCO panoptic folder.
+    /// trains Mask2Former (TorchSharp) on a COCO panoptic folder. Under Open MPI's <c>mpirun</c> the
+    /// ranks train data-parallel (<see cref="MpiWorld"/>); only rank 0 prints progress and writes files.
     /// </summary>
     internal static class TrainCommand
     {
@@ -30,7 +32,7 @@ namespace Mask2Former.Cli.Commands
             var data = new Option<DirectoryInfo>("--data") { Description = "COCO panoptic folder: images/, panoptic.json, panoptic/.", Required = true };
             var config = new Option<string>("--config") { Description = $"A preset ({string.Join(", ", Presets.Names)}) or a Hugging Face config.json; its classes become the data set's categories.", DefaultValueFactory = _ => "small" };
             var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
-            var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 2 };
+            var batch = new Option<int>("--batch") { Description = "Images per step (per process under mpirun: N processes train on N × B images a step).", DefaultValueFactory = _ => 2 };
             var size = new Option<int>("--size") { Description = "Training crop size (large-scale jitter) in pixels.", DefaultValueFactory = _ => 256 };
             var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: config.json, model.safetensors, labels.json, log.jsonl, checkpoints/.", Required = true };
             var resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in --out (same --batch and --seed)." };
@@ -53,6 +55,7 @@ namespace Mask2Former.Cli.Commands
                     {
                         var name = parse.GetValue(config)!;
                         CliLimits.SquareSize(parse.GetValue(size), "--size");
+                        var rank = "";
                         var options = new Mask2FormerTrainerOptions
                         {
                             MaxSteps = parse.GetValue(steps),
@@ -82,20 +85,23 @@ namespace Mask2Former.Cli.Commands
                             ValidationInterval = parse.GetValue(validateEvery),
                             CheckpointInterval = parse.GetValue(checkpointEvery),
                             ReportInterval = parse.GetValue(reportEvery),
-                            Warning = w => stderr.WriteLine($"m2f: warning: {w}"),
+                            Warning = w => stderr.WriteLine($"m2f: {rank}warning: {w}"),
                         };
                         if (File.Exists(name) || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) options.Config = Mask2FormerConfig.Load(name);
                         else options.ConfigName = name;
 
+                        // Joins the MPI job when started by mpirun (null otherwise); every rank leaves it (MPI_Finalize) on the way out.
+                        using var world = MpiWorld.Initialize();
+                        if (world is { Size: > 1 }) rank = $"rank {world.Rank}: ";
                         var progress = new Reporter(stdout);
                         Mask2FormerTrainingResult result;
                         try
                         {
-                            result = new Mask2FormerTrainer(options).Fit(parse.GetValue(data)!.FullName, progress);
+                            result = new Mask2FormerTrainer(options) { DataParallel = world }.Fit(parse.GetValue(data)!.FullName, progress);
                         }
                         catch (TrainingDivergedException e)
                         {
-                            stderr.WriteLine($"m2f: error: {e.Message}");
+                            stderr.WriteLine($"m2f: {rank}error: {e.Message}");
                             return Diverged;
                         }
                         catch (ArgumentException e)
@@ -103,6 +109,7 @@ namespace Mask2Former.Cli.Commands
                             throw new ArgumentException(InOptionNames(CliExit.Describe(e)), e);
                         }
                         using var network = result.Network;
+                        if (world is { IsRoot: false }) return CliExit.Ok;
                         var summary = string.Create(CultureInfo.InvariantCulture, $"Trained {result.Steps} steps; final loss {result.LastLosses.GetValueOrDefault("loss"):F4}");
                         if (result.Validation is { } m) summary += string.Create(CultureInfo.InvariantCulture, $"; validation PQ {100 * m.PanopticQuality:F2} (SQ {100 * m.SegmentationQuality:F2}, RQ {100 * m.RecognitionQuality:F2})");
                         stdout.WriteLine($"{summary}. Model in {result.OutputFolder}.");

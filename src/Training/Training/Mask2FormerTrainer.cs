@@ -7,6 +7,7 @@ using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
+using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Runtime;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Losses;
@@ -34,6 +35,10 @@ public sealed class Mask2FormerTrainer
 {
     private const string LabelsFile = Mask2FormerConfig.LabelsFileName;
 
+    // Salts that keep the per-image point generators and the per-rank dropout seeds apart from the augmentation's stream seeds.
+    private const int PointSeedSalt = 0x3C6EF372;
+    private const int DropSeedSalt = 0x1F83D9AB;
+
     /// <summary>Creates a trainer.</summary>
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
     public Mask2FormerTrainer(Mask2FormerTrainerOptions? options = null)
@@ -46,6 +51,17 @@ public sealed class Mask2FormerTrainer
 
     // Warnings found before training starts (a partial --init), reported with the data set's.
     private readonly List<string> _initialWarnings = [];
+
+    /// <summary>
+    /// The MPI job this process trains in with the others (data-parallel), or <see langword="null"/>
+    /// (the default) to train alone. Every rank runs the same options on the same data:
+    /// <see cref="Mask2FormerTrainerOptions.BatchSize"/> is per rank, and a step of N ranks trains
+    /// on the combined batch one process with batch N·B would (same images, augmentation and
+    /// random points; gradients summed over ranks before one identical optimizer step on every
+    /// rank). Rank 0 alone writes the output folder, the log and reports progress and validation;
+    /// every rank resumes from the same checkpoint. A failure of one rank aborts the job.
+    /// </summary>
+    public MpiWorld? DataParallel { get; init; }
 
     /// <summary>Injects NaN into the input of the steps it returns true for (tests of the divergence guard).</summary>
     internal Func<long, bool>? PoisonInput { get; set; }
@@ -92,6 +108,9 @@ public sealed class Mask2FormerTrainer
     }
 
     private Mask2FormerTrainingResult FitCore(Func<IReadOnlyList<string>?, CocoPanopticTrainingSet> open, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken) => CollectiveFailure.RunOrAbort(DataParallel, () => FitCoreAlone(open, progress, cancellationToken));
+
+    private Mask2FormerTrainingResult FitCoreAlone(Func<IReadOnlyList<string>?, CocoPanopticTrainingSet> open, IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
         Options.Validate();
@@ -112,7 +131,8 @@ public sealed class Mask2FormerTrainer
             set = open(Options.KeepConfigLabels ? config.Labels : null);
             config = WithDataCategories(config, set);
         }
-        var validation = Options.ValidationFolder is { } vf ? CocoPanopticTrainingSet.Open(vf, set.Labels) : null;
+        // Only rank 0 validates (and so needs the validation data).
+        var validation = Options.ValidationFolder is { } vf && (DataParallel?.IsRoot ?? true) ? CocoPanopticTrainingSet.Open(vf, set.Labels) : null;
 
         manual_seed(Options.Seed);
         var network = new Mask2FormerForUniversalSegmentation(config);
@@ -153,7 +173,11 @@ public sealed class Mask2FormerTrainer
     /// <exception cref="ArgumentException">The labels differ from the network's classes, or an option is invalid.</exception>
     /// <exception cref="TrainingDivergedException">The loss or gradient became NaN or infinite.</exception>
     public Mask2FormerTrainingResult Train(Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet trainingSet, CocoPanopticTrainingSet? validationSet = null,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        CollectiveFailure.RunOrAbort(DataParallel, () => TrainAlone(network, trainingSet, validationSet, progress, cancellationToken));
+
+    private Mask2FormerTrainingResult TrainAlone(Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet trainingSet, CocoPanopticTrainingSet? validationSet,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(trainingSet);
@@ -168,13 +192,18 @@ public sealed class Mask2FormerTrainer
             throw new DataFormatException($"none of the {trainingSet.Count} images has a segment that is not a crowd region (iscrowd 1): there is nothing to learn from", trainingSet.Dataset.Source);
         var data = DataFingerprint(trainingSet);
 
+        // A world of one trains as a single process; in a larger one only rank 0 writes or reports.
+        var world = DataParallel is { Size: > 1 } job ? job : null;
+        var root = world is null || world.IsRoot;
+        var combinedBatch = o.BatchSize * (world?.Size ?? 1);
+        if (!root) progress = null;
         var output = o.OutputFolder is null ? null : Path.GetFullPath(o.OutputFolder);
-        if (output is not null)
+        if (output is not null && root)
         {
             Directory.CreateDirectory(output);
             TrainingCheckpoint.RemoveInterruptedWrites(output, [TrainingCheckpoint.ConfigFile, TrainingCheckpoint.ModelFile, LabelsFile]);
         }
-        using var log = output is null ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
+        using var log = output is null || !root ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
         var warnings = new List<string>();
         var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings.Concat(_initialWarnings));
         _initialWarnings.Clear();
@@ -212,11 +241,23 @@ public sealed class Mask2FormerTrainer
         long step = 0, cursor = 0;
         string? lastCheckpoint = null;
         long savedStep = -1;
-        if (o.Resume && TrainingCheckpoint.Latest(output!) is { } latest)
+        var resumeFrom = o.Resume ? TrainingCheckpoint.Latest(output!) : null;
+        using var gradients = world is null ? null : new GradientSum(world, parameters);
+        if (world is not null)
+        {
+            RunAgreement.Check(world,
+            [
+                ("checkpoint step to resume from", RunAgreement.CheckpointStep(resumeFrom)), ("seed", o.Seed), ("batch per rank", o.BatchSize), ("steps", o.MaxSteps),
+                ("training images", trainingSet.Count), ("classes", config.NumLabels), ("parameters", parameters.Sum(p => (double)p.numel())),
+            ], "every rank must run the same command on the same data and see the same output folder (a shared file system when the job spans machines)");
+        }
+        if (resumeFrom is { } latest)
         {
             var state = TrainingCheckpoint.ReadState(latest);
-            if (state.BatchSize != o.BatchSize || state.Seed != o.Seed)
-                throw new ArgumentException($"the checkpoint in '{latest}' was trained with {nameof(o.BatchSize)} {state.BatchSize} and {nameof(o.Seed)} {state.Seed}; resume with the same values (got {o.BatchSize}, {o.Seed})");
+            // A checkpoint stores the combined batch: N ranks with batch B resume one written by one process with batch N·B, and back.
+            if (state.BatchSize != combinedBatch || state.Seed != o.Seed)
+                throw new ArgumentException($"the checkpoint in '{latest}' was trained with batch {state.BatchSize} and seed {state.Seed}; resume with the same --batch and --seed (got {combinedBatch}" +
+                    (world is null ? "" : $" = {world.Size} ranks × {o.BatchSize}") + $", {o.Seed})");
             if (state.ImageSize is { } size && size != o.ImageSize)
                 throw new ArgumentException($"the checkpoint in '{latest}' was trained with {nameof(o.ImageSize)} {size}; resume with the same value (got {o.ImageSize})");
             if (state.Data is { } trainedOn && trainedOn != data)
@@ -232,11 +273,17 @@ public sealed class Mask2FormerTrainer
         }
         else
         {
-            Log(log, new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = o.BatchSize, ["size"] = o.ImageSize });
+            Log(log, new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = combinedBatch, ["size"] = o.ImageSize });
+        }
+        if (world is not null)
+        {
+            Log(log, new JsonObject { ["event"] = "data_parallel", ["ranks"] = world.Size, ["batch_per_rank"] = o.BatchSize, ["mpi"] = world.LibraryVersion });
+            // Identical weights on every rank whatever its machine (the optimizer state comes from the shared checkpoint).
+            gradients!.BroadcastFromRoot();
         }
         // A run resumed at its last step has nothing to train; its model files are made whole again
         // (the copy of the last checkpoint's weights may have been killed).
-        if (output is not null)
+        if (output is not null && root)
             WriteModelFiles(output, network, trainingSet, modelFrom: lastCheckpoint is not null && step == o.MaxSteps ? Path.Combine(lastCheckpoint, TrainingCheckpoint.ModelFile) : null);
 
         var augmentation = new TrainingAugmentation
@@ -249,7 +296,7 @@ public sealed class Mask2FormerTrainer
             PixelMean = o.PixelMean,
             PixelStd = o.PixelStd,
         };
-        var validation = validationSet is null || o.ValidationInterval == 0 ? null
+        var validation = validationSet is null || o.ValidationInterval == 0 || !root ? null
             : new PanopticValidation(validationSet, o.ValidationImageSize ?? o.ImageSize, o.PixelMean, o.PixelStd, o.MaxValidationImages);
 
         IReadOnlyDictionary<string, double> lastLosses = new Dictionary<string, double>();
@@ -258,15 +305,19 @@ public sealed class Mask2FormerTrainer
         var window = Stopwatch.StartNew();
         long windowImages = 0, windowSteps = 0;
         double windowWait = 0;
-        using (var loader = new TrainingDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor))
+        var stopAgreed = false;
+        using (IBatchSource loader = world is null
+            ? new TrainingDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor)
+            : new ShardedDataLoader(trainingSet, augmentation, o.BatchSize, o.Seed, o.LoaderThreads, cursor, world))
         {
             while (step < o.MaxSteps)
             {
-                if (cancellationToken.IsCancellationRequested)
+                // Ranks stop together: at the step after any of them was asked to (agreed with the gradients).
+                if (world is null ? cancellationToken.IsCancellationRequested : stopAgreed)
                 {
                     if (output is not null && savedStep != step) lastCheckpoint = SaveCheckpoint(output, step, cursor);
                     Log(log, new JsonObject { ["event"] = "cancelled", ["step"] = step });
-                    cancellationToken.ThrowIfCancellationRequested();
+                    throw CollectiveFailure.Mark(new OperationCanceledException(cancellationToken));
                 }
                 var factor = schedule.Factor(step);
                 for (var g = 0; g < controllers.Length; g++) controllers[g].LearningRate = groups[g].LearningRate * factor;
@@ -275,31 +326,54 @@ public sealed class Mask2FormerTrainer
                 windowWait += loader.LastWaitSeconds;
                 foreach (var w in loaded.Warnings) pendingWarnings.Enqueue(w);
                 DrainWarnings();
-                using (NoCollectionRegion.Enter())
-                using (var scope = NewDisposeScope())
+                // Each image draws its random points from a generator seeded by its stream position, so
+                // it gets the same points in whichever rank's share of the combined batch it lands.
+                var imageRandom = loaded.Positions.Select(p => new Generator((ulong)TrainingDataLoader.StreamSeed(o.Seed ^ PointSeedSalt, p))).ToArray();
+                try
                 {
-                    using var batch = TrainingBatch.Create(loaded.Examples);
-                    if (PoisonInput?.Invoke(step) == true) batch.PixelValues.fill_(double.NaN);
-                    using var prediction = network.forward(batch.PixelValues);
-                    if (!prediction.ClassQueriesLogits.isfinite().all().item<bool>() || !prediction.MasksQueriesLogits.isfinite().all().item<bool>())
-                        throw Diverged(step, "the network output holds NaN or infinite logits (non-finite weights or input)", lastCheckpoint, log);
-                    using var loss = criterion.Compute(prediction, batch.Targets);
-                    var values = loss.ToValues();
-                    if (!double.IsFinite(values["loss"]))
-                        throw Diverged(step, $"the loss is {values["loss"]} ({Describe(values)})", lastCheckpoint, log);
-                    optimizer.zero_grad();
-                    loss.Total.backward();
-                    if (o.GradientClipNorm > 0)
+                    using (NoCollectionRegion.Enter())
+                    using (var scope = NewDisposeScope())
                     {
-                        var norm = nn.utils.clip_grad_norm_(parameters, o.GradientClipNorm);
-                        if (!double.IsFinite(norm)) throw Diverged(step, $"the gradient norm is {norm} (loss {values["loss"]})", lastCheckpoint, log);
+                        // Dropout and drop path draw from the global generator: per rank and step in a data-parallel run.
+                        if (world is not null) manual_seed(TrainingDataLoader.StreamSeed(o.Seed ^ (DropSeedSalt + world.Rank), step));
+                        using var batch = TrainingBatch.Create(loaded.Examples, height: loaded.Combined.Height, width: loaded.Combined.Width);
+                        if (PoisonInput?.Invoke(step) == true) batch.PixelValues.fill_(double.NaN);
+                        using var prediction = network.forward(batch.PixelValues);
+                        string? failure = null;
+                        if (!prediction.ClassQueriesLogits.isfinite().all().item<bool>() || !prediction.MasksQueriesLogits.isfinite().all().item<bool>())
+                            failure = "the network output holds NaN or infinite logits (non-finite weights or input)";
+                        var share = BatchShare.For(loaded.Combined.SegmentCounts, (int)prediction.ClassQueriesLogits.shape[1], criterion.Options.NoObjectWeight, imageRandom);
+                        using var loss = failure is null ? criterion.Compute(prediction, batch.Targets, share) : null;
+                        var values = loss?.ToValues();
+                        if (values is not null && !double.IsFinite(values["loss"])) failure = $"the loss is {values["loss"]} ({Describe(values)})";
+                        if (failure is not null && world is null) throw Diverged(step, failure, lastCheckpoint, log);
+                        optimizer.zero_grad();
+                        if (failure is null) loss!.Total.backward();
+                        if (gradients is not null)
+                        {
+                            var agreed = gradients.Sum(nonFinite: failure is not null, stop: cancellationToken.IsCancellationRequested);
+                            if (agreed.NonFiniteRanks > 0)
+                                throw CollectiveFailure.Mark(Diverged(step, failure is null ? $"{agreed.NonFiniteRanks} other rank(s) found a non-finite output or loss" : $"on rank {world!.Rank}, {failure}", lastCheckpoint, log));
+                            stopAgreed = agreed.StoppingRanks > 0;
+                            values = gradients.SumLosses(values!);
+                        }
+                        if (o.GradientClipNorm > 0)
+                        {
+                            // After the sum: the norm of the combined batch's gradient, the same on every rank.
+                            var norm = nn.utils.clip_grad_norm_(parameters, o.GradientClipNorm);
+                            if (!double.IsFinite(norm)) throw CollectiveFailure.Mark(Diverged(step, $"the gradient norm is {norm} (loss {values!["loss"]})", lastCheckpoint, log));
+                        }
+                        optimizer.step();
+                        lastLosses = values!;
                     }
-                    optimizer.step();
-                    lastLosses = values;
+                }
+                finally
+                {
+                    foreach (var g in imageRandom) g.Dispose();
                 }
                 step++;
                 cursor = loaded.EndCursor;
-                windowImages += loaded.Examples.Count;
+                windowImages += loaded.Combined.Images;
                 windowSteps++;
 
                 var validate = validation is not null && (step % o.ValidationInterval == 0 || step == o.MaxSteps);
@@ -339,6 +413,8 @@ public sealed class Mask2FormerTrainer
                     lastCheckpoint = SaveCheckpoint(output, step, cursor);
             }
         }
+        // Every rank returns once rank 0's files are complete.
+        world?.Barrier();
         DrainWarnings();
         network.eval();
         Log(log, new JsonObject { ["event"] = "done", ["step"] = step });
@@ -346,7 +422,8 @@ public sealed class Mask2FormerTrainer
 
         string SaveCheckpoint(string folder, long atStep, long atCursor)
         {
-            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, o.BatchSize, schedule.Factor(Math.Max(0, atStep - 1)), ImageSize: o.ImageSize, Data: data);
+            if (!root) return TrainingCheckpoint.FolderOf(folder, atStep);
+            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, combinedBatch, schedule.Factor(Math.Max(0, atStep - 1)), ImageSize: o.ImageSize, Data: data);
             var dir = TrainingCheckpoint.Save(folder, state, network, optimizer, (JsonObject)scheduleJson.DeepClone(), o.KeepCheckpoints);
             WriteModelFiles(folder, network, trainingSet, Path.Combine(dir, TrainingCheckpoint.ModelFile));
             Log(log, new JsonObject { ["event"] = "checkpoint", ["step"] = atStep, ["folder"] = dir });

@@ -47,7 +47,7 @@ internal static class TrainingCheckpoint
     {
         var root = Path.Combine(outputFolder, CheckpointsFolder);
         Directory.CreateDirectory(root);
-        var name = "step-" + state.Step.ToString("D8", CultureInfo.InvariantCulture);
+        var name = Path.GetFileName(FolderOf(outputFolder, state.Step));
         var temp = Path.Combine(root, $".{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temp);
         try
@@ -107,6 +107,10 @@ internal static class TrainingCheckpoint
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
+
+    /// <summary>The folder of the checkpoint of <paramref name="step"/> in <paramref name="outputFolder"/>.</summary>
+    public static string FolderOf(string outputFolder, long step) =>
+        Path.Combine(outputFolder, CheckpointsFolder, "step-" + step.ToString("D8", CultureInfo.InvariantCulture));
 
     private static void Write(string path, Action<Stream> write)
     {

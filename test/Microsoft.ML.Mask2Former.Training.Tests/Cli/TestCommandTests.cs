@@ -133,7 +133,7 @@ public sealed class TestCommandTests
         // Shard 1 killed while it writes, then run again: the other shards' files are untouched.
         var before = Hashes(k8s, except: "shard-0001-of-0003");
         var log = new StringBuilder();
-        using (var process = CommandLine.Start(TestArguments(k8s), log, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1", ["M2F_SHARDS"] = "3" }))
+        using (var process = ChildProcess.StartCli(TestArguments(k8s), log, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1", ["M2F_SHARDS"] = "3" }))
         {
             var deadline = Stopwatch.StartNew();
             while (!Directory.EnumerateDirectories(k8s, ".shard-0001-of-0003.tmp-*").Any() && !process.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(1);
@@ -152,7 +152,7 @@ public sealed class TestCommandTests
     private static void RunShards(string output, Dictionary<string, string>[] environments)
     {
         var logs = environments.Select(_ => new StringBuilder()).ToArray();
-        var processes = environments.Select((env, i) => CommandLine.Start(TestArguments(output), logs[i], env)).ToArray();
+        var processes = environments.Select((env, i) => ChildProcess.StartCli(TestArguments(output), logs[i], env)).ToArray();
         for (var i = 0; i < processes.Length; i++)
         {
             using var process = processes[i];

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Synthetic;
@@ -200,10 +199,7 @@ public sealed class KilledCheckpointWriteTests
         return text;
     }
 
-    private static string Output(StringBuilder log)
-    {
-        lock (log) return log.ToString();
-    }
+    private static string Output(StringBuilder log) => ChildProcess.Output(log);
 
-    private static Process Start(string[] arguments, StringBuilder log) => CommandLine.Start(arguments, log);
+    private static Process Start(string[] arguments, StringBuilder log) => ChildProcess.StartCli(arguments, log);
 }

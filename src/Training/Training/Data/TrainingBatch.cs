@@ -28,11 +28,12 @@ public sealed class TrainingBatch : IDisposable
     /// <summary>The padding multiple of the batch size (the Swin and ResNet strides need 32).</summary>
     public const int SizeDivisibility = 32;
 
-    internal static TrainingBatch Create(IReadOnlyList<TrainingExample> examples, Device? device = null)
+    /// <summary>Stacks <paramref name="examples"/>, padded to at least <paramref name="height"/> × <paramref name="width"/> (a larger batch's size).</summary>
+    internal static TrainingBatch Create(IReadOnlyList<TrainingExample> examples, Device? device = null, int height = 0, int width = 0)
     {
         if (examples.Count == 0) throw new ArgumentException("a batch needs at least one example", nameof(examples));
-        var height = RoundUp(examples.Max(e => e.Height));
-        var width = RoundUp(examples.Max(e => e.Width));
+        height = Math.Max(height, RoundUp(examples.Max(e => e.Height)));
+        width = Math.Max(width, RoundUp(examples.Max(e => e.Width)));
         var plane = height * width;
         var pixels = new float[examples.Count * 3 * plane];
         var targets = new List<SegmentationTarget>(examples.Count);
@@ -59,7 +60,7 @@ public sealed class TrainingBatch : IDisposable
         return new TrainingBatch(input, targets, examples.Select(e => e.ImageId).ToArray());
     }
 
-    private static int RoundUp(int value) => (value + SizeDivisibility - 1) / SizeDivisibility * SizeDivisibility;
+    internal static int RoundUp(int value) => (value + SizeDivisibility - 1) / SizeDivisibility * SizeDivisibility;
 
     /// <inheritdoc/>
     public void Dispose()

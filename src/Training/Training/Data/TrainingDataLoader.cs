@@ -2,8 +2,12 @@ using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Training.Data;
 
-/// <summary>One loaded batch, where the example stream continues after it, and the images skipped to fill it.</summary>
-internal sealed record LoadedBatch(IReadOnlyList<TrainingExample> Examples, long EndCursor, IReadOnlyList<string> Warnings);
+/// <summary>
+/// One loaded batch: its examples and their stream positions, where the stream continues after it,
+/// the images skipped to fill it, and the combined batch it belongs to (itself in one process).
+/// </summary>
+internal sealed record LoadedBatch(IReadOnlyList<TrainingExample> Examples, IReadOnlyList<long> Positions, long StartCursor, long EndCursor,
+    IReadOnlyList<string> Warnings, CombinedBatch Combined);
 
 /// <summary>
 /// An endless, seeded stream of augmented examples, loaded in parallel one batch ahead of the
@@ -13,7 +17,7 @@ internal sealed record LoadedBatch(IReadOnlyList<TrainingExample> Examples, long
 /// An image that cannot be read is skipped with a warning naming it (carried by the batch it
 /// would have been in), and the batch is filled from the next positions.
 /// </summary>
-internal sealed class TrainingDataLoader : IDisposable
+internal sealed class TrainingDataLoader : IBatchSource
 {
     private readonly CocoPanopticTrainingSet _set;
     private readonly TrainingAugmentation _augmentation;
@@ -21,13 +25,23 @@ internal sealed class TrainingDataLoader : IDisposable
     private readonly int _seed;
     private readonly bool _shuffle;
     private readonly ParallelOptions _parallel;
+    private readonly long _stride;
     private readonly Lock _permutationLock = new();
     private long _permutationEpoch = -1;
     private int[] _permutation = [];
     private Task<LoadedBatch> _pending;
 
+    /// <param name="set">The images.</param>
+    /// <param name="augmentation">Applied to every image with the random numbers of its stream position.</param>
+    /// <param name="batchSize">Examples per batch.</param>
+    /// <param name="seed">Seeds the shuffles and the augmentation.</param>
+    /// <param name="threads">Images loaded in parallel.</param>
+    /// <param name="startCursor">The stream position of the first batch.</param>
+    /// <param name="shuffle">Whether epochs are shuffled.</param>
+    /// <param name="stride">When positive, each batch starts <paramref name="stride"/> positions after the previous one's start
+    /// (one rank's slices of a combined stream) instead of where the previous one ended.</param>
     public TrainingDataLoader(CocoPanopticTrainingSet set, TrainingAugmentation augmentation, int batchSize, int seed, int threads,
-        long startCursor, bool shuffle = true)
+        long startCursor, bool shuffle = true, long stride = 0)
     {
         _set = set;
         _augmentation = augmentation;
@@ -35,6 +49,7 @@ internal sealed class TrainingDataLoader : IDisposable
         _seed = seed;
         _shuffle = shuffle;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) };
+        _stride = stride;
         _pending = Task.Run(() => LoadFrom(startCursor));
     }
 
@@ -47,15 +62,35 @@ internal sealed class TrainingDataLoader : IDisposable
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var batch = _pending.GetAwaiter().GetResult();
         LastWaitSeconds = watch.Elapsed.TotalSeconds;
-        _pending = Task.Run(() => LoadFrom(batch.EndCursor));
+        var next = _stride > 0 ? batch.StartCursor + _stride : batch.EndCursor;
+        _pending = Task.Run(() => LoadFrom(next));
         return batch;
     }
+
+    /// <summary>Drops the batch being loaded and starts loading the one at <paramref name="cursor"/>.</summary>
+    public void Restart(long cursor)
+    {
+        try { _pending.Wait(); }
+        catch (AggregateException) { }
+        _pending = Task.Run(() => LoadFrom(cursor));
+    }
+
+    /// <summary>The example at stream position <paramref name="position"/> (throws when its image cannot be read).</summary>
+    internal TrainingExample LoadAt(long position) => _augmentation.Apply(_set.Load(ImageAt(position)), new Random(StreamSeed(_seed, position)));
+
+    /// <summary>The image at stream position <paramref name="position"/>.</summary>
+    internal CocoImage ImageInfoAt(long position) => _set.Images[ImageAt(position)];
+
+    /// <summary>Whether <paramref name="e"/> is an unreadable image (skipped with a warning) rather than a bug.</summary>
+    internal static bool IsUnreadable(Exception e) => e is DataFormatException or IOException or InvalidDataException;
 
     /// <summary>Loads the batch starting at <paramref name="cursor"/> (sequential in the stream, parallel inside the batch).</summary>
     internal LoadedBatch LoadFrom(long cursor)
     {
         var examples = new List<TrainingExample>(_batchSize);
+        var positions = new List<long>(_batchSize);
         var warnings = new List<string>();
+        var startCursor = cursor;
         var failures = 0;
         while (examples.Count < _batchSize)
         {
@@ -72,7 +107,7 @@ internal sealed class TrainingDataLoader : IDisposable
                     var image = _set.Load(images[i]);
                     results[i] = _augmentation.Apply(image, new Random(StreamSeed(_seed, start + i)));
                 }
-                catch (Exception e) when (e is DataFormatException or IOException or InvalidDataException)
+                catch (Exception e) when (IsUnreadable(e))
                 {
                     errors[i] = e;
                 }
@@ -82,6 +117,7 @@ internal sealed class TrainingDataLoader : IDisposable
                 if (results[i] is { } example)
                 {
                     examples.Add(example);
+                    positions.Add(cursor + i);
                     failures = 0;
                     continue;
                 }
@@ -92,7 +128,7 @@ internal sealed class TrainingDataLoader : IDisposable
             }
             cursor += need;
         }
-        return new LoadedBatch(examples, cursor, warnings);
+        return new LoadedBatch(examples, positions, startCursor, cursor, warnings, CombinedBatch.Of(examples));
     }
 
     private int ImageAt(long position)

@@ -36,7 +36,11 @@ public sealed class HungarianMatcher
     /// <param name="targets">One target per image, B of them.</param>
     /// <returns>Per image, the matched query indices (ascending) and their target indices; min(Q, T) pairs.</returns>
     /// <exception cref="ArgumentException">The shapes do not fit together or a label is out of range.</exception>
-    public IReadOnlyList<QueryTargetMatch> Match(Tensor classLogits, Tensor maskLogits, IReadOnlyList<SegmentationTarget> targets)
+    public IReadOnlyList<QueryTargetMatch> Match(Tensor classLogits, Tensor maskLogits, IReadOnlyList<SegmentationTarget> targets) =>
+        Match(classLogits, maskLogits, targets, random: null);
+
+    /// <summary>Matches as <see cref="Match(Tensor, Tensor, IReadOnlyList{SegmentationTarget})"/>, drawing each image's points from its own generator when <paramref name="random"/> is given.</summary>
+    internal IReadOnlyList<QueryTargetMatch> Match(Tensor classLogits, Tensor maskLogits, IReadOnlyList<SegmentationTarget> targets, IReadOnlyList<Generator>? random)
     {
         CheckInputs(classLogits, maskLogits, targets);
         using var scope = NewDisposeScope();
@@ -49,7 +53,7 @@ public sealed class HungarianMatcher
                 continue;
             }
             var queries = (int)classLogits.shape[1];
-            var cost = CostMatrix(classLogits[b], maskLogits[b], targets[b], b);
+            var cost = CostMatrix(classLogits[b], maskLogits[b], targets[b], b, random?[b]);
             var (rows, cols) = LinearAssignment.Solve(cost, queries, targets[b].Count);
             matches[b] = new QueryTargetMatch(rows, cols);
         }
@@ -57,7 +61,7 @@ public sealed class HungarianMatcher
     }
 
     /// <summary>The cost matrix [Q × T], row-major, of one image (class logits [Q, K + 1], mask logits [Q, h, w]).</summary>
-    internal double[] CostMatrix(Tensor classLogits, Tensor maskLogits, SegmentationTarget target, int imageIndex)
+    internal double[] CostMatrix(Tensor classLogits, Tensor maskLogits, SegmentationTarget target, int imageIndex, Generator? random = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -66,7 +70,7 @@ public sealed class HungarianMatcher
         var classCost = -classLogits.to(ScalarType.Float32).softmax(-1).index_select(1, labels);
 
         var points = PointsOverride?.Invoke(imageIndex).to(ScalarType.Float32).to(device)
-            ?? rand([Options.NumPoints, 2], ScalarType.Float32, device);
+            ?? (random is null ? rand([Options.NumPoints, 2], ScalarType.Float32, device) : rand([Options.NumPoints, 2], ScalarType.Float32, generator: random).to(device));
         // Mask costs in float32 even under reduced-precision training, as the reference does.
         var predicted = PointSampling.SampleShared(maskLogits.to(ScalarType.Float32), points);
         var wanted = PointSampling.SampleShared(target.Masks.to(ScalarType.Float32).to(device), points);

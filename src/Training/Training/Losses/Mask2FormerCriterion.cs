@@ -19,7 +19,8 @@ namespace Microsoft.ML.Mask2Former.Training.Losses;
 /// With deep supervision the auxiliary predictions get the same terms, suffixed <c>_0</c>, <c>_1</c>, …,
 /// and the total is <c>Σ ClassWeight·ce + MaskWeight·mask + DiceWeight·dice</c> over all layers.
 /// </summary>
-/// <remarks>Random points come from the global TorchSharp generator (<c>torch.manual_seed</c> makes them repeatable).</remarks>
+/// <remarks>Random points come from the global TorchSharp generator (<c>torch.manual_seed</c> makes them repeatable);
+/// the trainer gives each image its own generator instead (<see cref="BatchShare"/>).</remarks>
 public sealed class Mask2FormerCriterion
 {
     /// <summary>Creates the criterion for <paramref name="numClasses"/> classes (K; the "no object" index is K).</summary>
@@ -63,6 +64,16 @@ public sealed class Mask2FormerCriterion
         return Compute(output.ClassQueriesLogits, output.MasksQueriesLogits, output.AuxiliaryLogits, targets);
     }
 
+    /// <summary>Computes this batch's share of a combined batch's loss (per-image random points, the combined batch's divisors).</summary>
+    internal Mask2FormerLoss Compute(Mask2FormerOutput output, IReadOnlyList<SegmentationTarget> targets, BatchShare share)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(share);
+        if (share.ImageRandom.Count != targets.Count)
+            throw new ArgumentException($"{share.ImageRandom.Count} generators for {targets.Count} images", nameof(share));
+        return Compute(output.ClassQueriesLogits, output.MasksQueriesLogits, output.AuxiliaryLogits, targets, share);
+    }
+
     /// <summary>Computes the loss of the last prediction and (with deep supervision) the auxiliary ones.</summary>
     /// <param name="classLogits">Class logits [B, Q, K + 1].</param>
     /// <param name="maskLogits">Mask logits [B, Q, h, w].</param>
@@ -71,7 +82,10 @@ public sealed class Mask2FormerCriterion
     /// <returns>The terms and the weighted total; the caller disposes it.</returns>
     /// <exception cref="ArgumentException">The shapes do not fit together or a label is out of range.</exception>
     public Mask2FormerLoss Compute(Tensor classLogits, Tensor maskLogits, IReadOnlyList<(Tensor Class, Tensor Masks)> auxiliary,
-        IReadOnlyList<SegmentationTarget> targets)
+        IReadOnlyList<SegmentationTarget> targets) => Compute(classLogits, maskLogits, auxiliary, targets, share: null);
+
+    private Mask2FormerLoss Compute(Tensor classLogits, Tensor maskLogits, IReadOnlyList<(Tensor Class, Tensor Masks)> auxiliary,
+        IReadOnlyList<SegmentationTarget> targets, BatchShare? share)
     {
         ArgumentNullException.ThrowIfNull(auxiliary);
         HungarianMatcher.CheckInputs(classLogits, maskLogits, targets);
@@ -90,16 +104,16 @@ public sealed class Mask2FormerCriterion
         }
 
         using var scope = NewDisposeScope();
-        var numMasks = Math.Max(1, targets.Sum(t => t.Count));
+        var numMasks = share?.MaskDivisor ?? Math.Max(1, targets.Sum(t => t.Count));
         var terms = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var matches = new List<IReadOnlyList<QueryTargetMatch>>(layers.Count);
         Tensor? total = null;
         foreach (var (c, m, suffix) in layers)
         {
-            var matched = Matcher.Match(c, m, targets);
+            var matched = Matcher.Match(c, m, targets, share?.ImageRandom);
             matches.Add(matched);
-            var ce = ClassLoss(c, matched, targets);
-            var (mask, dice) = MaskLosses(m, matched, targets, numMasks);
+            var ce = ClassLoss(c, matched, targets, share?.ClassWeightDivisor);
+            var (mask, dice) = MaskLosses(m, matched, targets, numMasks, share?.ImageRandom);
             terms["loss_ce" + suffix] = ce;
             terms["loss_mask" + suffix] = mask;
             terms["loss_dice" + suffix] = dice;
@@ -110,8 +124,11 @@ public sealed class Mask2FormerCriterion
         return new Mask2FormerLoss(total!.MoveToOuterDisposeScope(), terms, matches);
     }
 
-    /// <summary>Weighted cross-entropy over [B, Q] queries; unmatched queries are labelled "no object".</summary>
-    internal Tensor ClassLoss(Tensor classLogits, IReadOnlyList<QueryTargetMatch> matches, IReadOnlyList<SegmentationTarget> targets)
+    /// <summary>
+    /// Weighted cross-entropy over [B, Q] queries; unmatched queries are labelled "no object". The
+    /// weighted mean, or with <paramref name="weightDivisor"/> the weighted sum divided by it.
+    /// </summary>
+    internal Tensor ClassLoss(Tensor classLogits, IReadOnlyList<QueryTargetMatch> matches, IReadOnlyList<SegmentationTarget> targets, double? weightDivisor = null)
     {
         using var scope = NewDisposeScope();
         long batch = classLogits.shape[0], queries = classLogits.shape[1];
@@ -128,11 +145,17 @@ public sealed class Mask2FormerCriterion
         var weights = ones(NumClasses + 1, ScalarType.Float32, device);
         weights[NumClasses] = (float)Options.NoObjectWeight;
         var logits = classLogits.to(ScalarType.Float32).transpose(1, 2);
+        if (weightDivisor is { } divisor)
+            return (nn.functional.cross_entropy(logits, target, weights, reduction: nn.Reduction.Sum) / divisor).MoveToOuterDisposeScope();
         return nn.functional.cross_entropy(logits, target, weights).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The summed point losses of every matched mask, divided by <paramref name="numMasks"/>.</summary>
-    internal (Tensor Mask, Tensor Dice) MaskLosses(Tensor maskLogits, IReadOnlyList<QueryTargetMatch> matches, IReadOnlyList<SegmentationTarget> targets, int numMasks)
+    /// <summary>
+    /// The summed point losses of every matched mask, divided by <paramref name="numMasks"/>; the
+    /// importance-sampling candidates come from <see cref="Uniform"/>, or per image from <paramref name="imageRandom"/>.
+    /// </summary>
+    internal (Tensor Mask, Tensor Dice) MaskLosses(Tensor maskLogits, IReadOnlyList<QueryTargetMatch> matches, IReadOnlyList<SegmentationTarget> targets, double numMasks,
+        IReadOnlyList<Generator>? imageRandom = null)
     {
         using var scope = NewDisposeScope();
         var device = maskLogits.device;
@@ -159,7 +182,8 @@ public sealed class Mask2FormerCriterion
         using (no_grad())
         {
             points = MaskPointsOverride?.Invoke(sourceMasks.detach()).to(ScalarType.Float32).to(device)
-                ?? PointSampling.UncertainPoints(sourceMasks.detach(), Options.NumPoints, Options.OversampleRatio, Options.ImportanceSampleRatio, Uniform);
+                ?? PointSampling.UncertainPoints(sourceMasks.detach(), Options.NumPoints, Options.OversampleRatio, Options.ImportanceSampleRatio,
+                    imageRandom is null ? Uniform : PerImage(images, imageRandom));
         }
         var labels = new List<Tensor>(images.Count);
         using (no_grad())
@@ -177,4 +201,15 @@ public sealed class Mask2FormerCriterion
         var dice = PointSampling.DiceSum(pointLogits, pointLabels) / numMasks;
         return (mask.MoveToOuterDisposeScope(), dice.MoveToOuterDisposeScope());
     }
+
+    /// <summary>
+    /// Uniform numbers for the matched masks of several images, [Σ count, n, 2]: each image's rows
+    /// drawn from its own generator, so they do not depend on the other images of the batch.
+    /// </summary>
+    private static PointSampling.Uniform PerImage(IReadOnlyList<(int Image, int Offset, int Count)> images, IReadOnlyList<Generator> random) => (shape, device) =>
+    {
+        using var scope = NewDisposeScope();
+        var parts = images.Select(i => rand([i.Count, .. shape[1..]], ScalarType.Float32, generator: random[i.Image])).ToList();
+        return cat(parts, 0).to(device).MoveToOuterDisposeScope();
+    };
 }
