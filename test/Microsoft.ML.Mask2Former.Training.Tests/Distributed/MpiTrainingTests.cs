@@ -153,8 +153,9 @@ public sealed class MpiTrainingTests
     {
         // MPICH's and Intel MPI's Hydra set PMI_RANK / PMI_SIZE (and no OMPI_* variables).
         var log = new StringBuilder();
-        var folder = TestPaths.NewTempFolder();
-        using var process = ChildProcess.StartCli(["train", "--data", folder, "--out", Path.Combine(folder, "out"), "--steps", "1"], log,
+        var data = TestPaths.NewTempFolder();
+        var output = Path.Combine(TestPaths.NewTempFolder(), "out");
+        using var process = ChildProcess.StartCli(["train", "--data", data, "--out", output, "--steps", "1"], log,
             new Dictionary<string, string> { ["PMI_RANK"] = "0", ["PMI_SIZE"] = "2" });
         Assert.IsTrue(ChildProcess.WaitOrKill(process, RunTimeout), ChildProcess.Output(log));
         var text = ChildProcess.Output(log);
