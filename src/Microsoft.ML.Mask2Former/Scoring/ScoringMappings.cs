@@ -132,8 +132,19 @@ internal static class ScoringMappings
         return (settings, ScoringCore.LetterboxGeometry(height, width, settings));
     }
 
-    private static Mask2FormerLogits Logits(LogitsRow input, ScoringSettings settings) =>
-        ScoringCore.Logits(input.ClassLogits, input.MaskLogits, settings, settings.InputHeight, settings.InputWidth);
+    private static Mask2FormerLogits Logits(LogitsRow input, ScoringSettings settings)
+    {
+        // A pipeline has no warning channel per row: NaN or infinite logits (damaged weights, an
+        // overflowing input) would silently drop queries or pixels, so they stop the pipeline.
+        var nonFinite = NonFiniteValues.Count(input.ClassLogits) + NonFiniteValues.Count(input.MaskLogits);
+        if (nonFinite > 0)
+        {
+            var (height, width) = Size(input.Size);
+            throw new InvalidOperationException(
+                $"the model gave {nonFinite} NaN or infinite logits (of {input.ClassLogits.Length + (long)input.MaskLogits.Length}) for a {height}×{width} image: its weights are damaged or it overflows on this input.");
+        }
+        return ScoringCore.Logits(input.ClassLogits, input.MaskLogits, settings, settings.InputHeight, settings.InputWidth);
+    }
 
     private static (int Height, int Width) Size(double[] size)
     {

@@ -141,8 +141,10 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    public void NaNAndInfiniteLogitsGiveADefinedResult()
+    public void NaNAndInfiniteLogitsStopThePipelineWithTheirCount()
     {
+        // Post-processing alone gives a defined result for them (PostProcessingEdgeCaseTests);
+        // a pipeline has no per-row warning, so it refuses rather than silently dropping queries.
         var classes = Random(Q * (K + 1), 1);
         classes[0] = float.NaN;
         classes[4] = float.PositiveInfinity;
@@ -162,14 +164,14 @@ public sealed class BadInputTests
         })
         {
             var output = Load(ml).Append(estimator).Fit(data).Transform(data);
-            var rows = Rows(output, PanopticColumnNames.ImageHeight);
-            Assert.AreEqual(40, (int)rows[0][PanopticColumnNames.ImageHeight]);
+            var e = Assert.Throws<Exception>(() => Rows(output, PanopticColumnNames.ImageHeight));
+            StringAssert.Contains(e.ToString(), "4 NaN or infinite logits");
+            StringAssert.Contains(e.ToString(), "40×50 image");
         }
-        // Query 0 (NaN class logits) is never a panoptic segment; query 1 (+∞) gives NaN probabilities and is not kept either.
-        var panoptic = Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = bytes, ObjectMaskThreshold = 0, OverlapThreshold = 0 }))
-            .Fit(data).Transform(data);
-        var scores = (float[])Rows(panoptic, PanopticColumnNames.PredictedScores)[0][PanopticColumnNames.PredictedScores];
-        Assert.IsTrue(scores.All(float.IsFinite));
+        // The same model with finite logits scores.
+        var finite = GoodConstantModel(Random(Q * (K + 1), 1), Random(Q * 64, 2));
+        var rows = Rows(Load(ml).Append(ml.Transforms.SegmentPanoptic(new SegmentPanopticOptions { ModelBytes = finite })).Fit(data).Transform(data), PanopticColumnNames.ImageHeight);
+        Assert.AreEqual(40, (int)rows[0][PanopticColumnNames.ImageHeight]);
     }
 
     [TestMethod]
