@@ -43,16 +43,16 @@ public sealed class CocoInstancesDataset
         foreach (var a in annotations)
         {
             if (!annotationIds.Add(a.Id))
-                throw new DataFormatException("annotation id appears twice (pycocotools would silently evaluate one of them twice)", source, a.ImageId, a.Id);
+                throw new DataFormatException("annotation id appears twice (pycocotools would silently evaluate one of them twice)", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
             if (!_images.TryGetValue(a.ImageId, out var image))
-                throw new DataFormatException("annotation refers to an image that is not in 'images'", source, a.ImageId, a.Id);
+                throw new DataFormatException("annotation refers to an image that is not in 'images'", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
             if (!categoryIds.Contains(a.CategoryId))
-                throw new DataFormatException($"annotation has category {a.CategoryId}, which is not in 'categories'", source, a.ImageId, a.Id);
+                throw new DataFormatException($"annotation has category {a.CategoryId}, which is not in 'categories'", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
             if (!double.IsFinite(a.Area) || a.Area < 0)
-                throw new DataFormatException($"annotation area {a.Area} is not a finite non-negative number", source, a.ImageId, a.Id);
+                throw new DataFormatException($"annotation area {a.Area} is not a finite non-negative number", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
             if (a.BoundingBox is { } box) CheckBox(box, source, a.ImageId, a.Id);
             if (a.Segmentation?.Rle is { } rle && (rle.Height != image.Height || rle.Width != image.Width))
-                throw new DataFormatException($"mask size {rle.Height}x{rle.Width} differs from its image's {image.Height}x{image.Width}", source, a.ImageId, a.Id);
+                throw new DataFormatException($"mask size {rle.Height}x{rle.Width} differs from its image's {image.Height}x{image.Width}", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
         }
     }
 
@@ -110,7 +110,7 @@ public sealed class CocoInstancesDataset
             var f = new JsonFields(path, $"annotations[{i}]");
             var id = f.Integer(a, "id");
             var imageId = f.Id(a, "image_id");
-            f = new JsonFields(path, $"annotations[{i}]", imageId, id);
+            f = new JsonFields(path, $"annotations[{i}]", imageId, id, DataFormatItemKind.Annotation);
             IReadOnlyList<double>? box = null;
             if (f.TryOptional(a, "bbox", JsonValueKind.Array, out var bb)) box = bb.EnumerateArray().Select(v => f.Number(v, "bbox")).ToArray();
             CocoSegmentation? segmentation = null;
@@ -225,10 +225,10 @@ public sealed class CocoInstancesDataset
 
     internal static void CheckBox(IReadOnlyList<double> box, string source, string imageId, long? id)
     {
-        if (box.Count != 4) throw new DataFormatException($"bbox has {box.Count} numbers, expected [x, y, width, height]", source, imageId, id);
+        if (box.Count != 4) throw new DataFormatException($"bbox has {box.Count} numbers, expected [x, y, width, height]", source, imageId, id, itemKind: DataFormatItemKind.Annotation);
         foreach (var v in box)
         {
-            if (!double.IsFinite(v)) throw new DataFormatException($"bbox holds {v}, not a finite number", source, imageId, id);
+            if (!double.IsFinite(v)) throw new DataFormatException($"bbox holds {v}, not a finite number", source, imageId, id, itemKind: DataFormatItemKind.Annotation);
         }
     }
 }

@@ -13,17 +13,19 @@ internal readonly struct JsonFields
     private readonly string _file;
     private readonly string _item;
     private readonly string? _imageId;
-    private readonly long? _segmentId;
+    private readonly long? _itemId;
+    private readonly DataFormatItemKind _itemKind;
 
-    public JsonFields(string file, string item, string? imageId = null, long? segmentId = null)
+    public JsonFields(string file, string item, string? imageId = null, long? itemId = null, DataFormatItemKind itemKind = DataFormatItemKind.Segment)
     {
         _file = file;
         _item = item;
         _imageId = imageId;
-        _segmentId = segmentId;
+        _itemId = itemId;
+        _itemKind = itemKind;
     }
 
-    public DataFormatException Error(string what) => new($"{_item}: {what}", _file, _imageId, _segmentId);
+    public DataFormatException Error(string what) => new($"{_item}: {what}", _file, _imageId, _itemId, itemKind: _itemKind);
 
     public JsonElement Required(JsonElement obj, string name, JsonValueKind kind)
     {

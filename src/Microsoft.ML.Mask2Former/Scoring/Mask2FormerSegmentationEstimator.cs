@@ -5,19 +5,6 @@ using Microsoft.ML.Transforms.Onnx;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 
-/// <summary>The kind of segmentation a scoring pipeline produces.</summary>
-public enum SegmentationTask
-{
-    /// <summary>Segment-id map and segments (things and merged stuff).</summary>
-    Panoptic,
-
-    /// <summary>Scored instance masks (COCO RLE) with boxes.</summary>
-    Instances,
-
-    /// <summary>A class per pixel.</summary>
-    Semantic,
-}
-
 /// <summary>
 /// Scores a Mask2Former ONNX model inside an ML.NET pipeline: an image column in, segmentation
 /// columns (the <c>Predicted*</c> names of <see cref="PanopticColumnNames"/>) out. Created by
@@ -216,30 +203,4 @@ public sealed class Mask2FormerSegmentationEstimator : IEstimator<ITransformer>
         ],
         _ => [PanopticColumnNames.ImageHeight, PanopticColumnNames.ImageWidth, PanopticColumnNames.PredictedSemanticMap],
     };
-}
-
-/// <summary>Model bytes written to files for <c>OnnxOptions</c>; deleted when the process exits.</summary>
-internal static class TemporaryModelFiles
-{
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Files = new();
-    private static int _registered;
-
-    public static string Write(byte[] model)
-    {
-        var path = Path.Combine(Path.GetTempPath(), "m2f-model-" + Guid.NewGuid().ToString("N") + ".onnx");
-        File.WriteAllBytes(path, model);
-        Files.Enqueue(path);
-        if (Interlocked.Exchange(ref _registered, 1) == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteAll();
-        return path;
-    }
-
-    private static void DeleteAll()
-    {
-        while (Files.TryDequeue(out var path))
-        {
-            try { File.Delete(path); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-    }
 }

@@ -102,18 +102,3 @@ public sealed class Mask2FormerPanopticEstimator : IEstimator<ITransformer>
         return view;
     }
 }
-
-/// <summary>Catalog entry points for training.</summary>
-public static class Mask2FormerTrainingCatalog
-{
-    /// <summary>
-    /// <c>mlContext.PanopticSegmentation().Trainers.Mask2Former(options)</c>'s counterpart: an estimator that
-    /// trains Mask2Former and returns the scoring pipeline (see <see cref="Mask2FormerPanopticEstimator"/>).
-    /// </summary>
-    public static Mask2FormerPanopticEstimator Mask2Former(this Evaluation.PanopticSegmentationCatalog catalog, Mask2FormerTrainerOptions options,
-        string? onnxPath = null, IProgress<TrainingProgress>? progress = null)
-    {
-        ArgumentNullException.ThrowIfNull(catalog);
-        return new Mask2FormerPanopticEstimator(catalog.Context, options, onnxPath, progress);
-    }
-}

@@ -182,7 +182,8 @@ public sealed class PanopticBadInputTests
         c.PredSegments = [[new(6, 1)], [new(3, 2)]];
         c.Write();
         var e = Fails(c);
-        Assert.AreEqual(8L, e.SegmentId);
+        Assert.AreEqual(8L, e.ItemId);
+        Assert.AreEqual(DataFormatItemKind.Segment, e.ItemKind);
         Assert.AreEqual("1", e.ImageId);
         Assert.AreEqual(c.PredPng(0), e.FilePath);
     }
@@ -194,7 +195,7 @@ public sealed class PanopticBadInputTests
         c.PredSegments = [[new(6, 1), new(8, 2), new(77, 1)], [new(3, 2)]];
         c.Write();
         var e = Fails(c);
-        Assert.AreEqual(77L, e.SegmentId);
+        Assert.AreEqual(77L, e.ItemId);
         Assert.AreEqual(c.PredPng(0), e.FilePath);
     }
 
@@ -205,7 +206,7 @@ public sealed class PanopticBadInputTests
         c.GtSegments = [[new(5, 1, Area: 4)], [new(7, 2, Area: 8)]];
         c.Write();
         var e = Fails(c);
-        Assert.AreEqual(9L, e.SegmentId);
+        Assert.AreEqual(9L, e.ItemId);
         Assert.AreEqual(c.GtPng(0), e.FilePath);
     }
 
@@ -216,7 +217,7 @@ public sealed class PanopticBadInputTests
         c.GtSegments = [[new(5, 1, Area: 4), new(9, 2, Area: 6)], [new(7, 2, Area: 8), new(70, 2, Area: 3)]];
         c.Write();
         var e = Fails(c);
-        Assert.AreEqual(70L, e.SegmentId);
+        Assert.AreEqual(70L, e.ItemId);
         Assert.AreEqual("2", e.ImageId);
     }
 
@@ -227,7 +228,7 @@ public sealed class PanopticBadInputTests
         c.PredSegments = [[new(6, 1), new(8, 42)], [new(3, 2)]];
         c.Write();
         var e = Fails(c);
-        Assert.AreEqual(8L, e.SegmentId);
+        Assert.AreEqual(8L, e.ItemId);
         StringAssert.Contains(e.Message, "42");
     }
 
@@ -237,7 +238,7 @@ public sealed class PanopticBadInputTests
         var c = new Case();
         c.GtSegments = [[new(5, 1, Area: 4), new(9, 43, Area: 6)], [new(7, 2, Area: 8)]];
         var e = Assert.ThrowsExactly<DataFormatException>(() => c.Write());
-        Assert.AreEqual(9L, e.SegmentId);
+        Assert.AreEqual(9L, e.ItemId);
         StringAssert.Contains(e.Message, "43");
     }
 
@@ -251,7 +252,7 @@ public sealed class PanopticBadInputTests
               {"image_id": 2, "file_name": "2.png", "segments_info": [{"id": 3, "category_id": 2}, {"id": 3, "category_id": 1}]}]}
             """);
         var e = Fails(c);
-        Assert.AreEqual(3L, e.SegmentId);
+        Assert.AreEqual(3L, e.ItemId);
         Assert.AreEqual("2", e.ImageId);
         Assert.AreEqual(c.PredJson, e.FilePath);
     }

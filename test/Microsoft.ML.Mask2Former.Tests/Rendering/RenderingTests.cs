@@ -20,7 +20,6 @@ public sealed class RenderingTests
                 closest = Math.Min(closest, Math.Abs(colors[i].R - colors[j].R) + Math.Abs(colors[i].G - colors[j].G) + Math.Abs(colors[i].B - colors[j].B));
         Assert.IsGreaterThanOrEqualTo(14, closest, $"closest pair differs by {closest}");
         foreach (var (r, g, b) in colors) Assert.IsGreaterThanOrEqualTo(150, Math.Max(r, Math.Max(g, b)));
-        Assert.AreEqual(CategoryPalette.ColorOf(17), CategoryPalette.ColorOf(17));
     }
 
     private static (uint[] Map, OverlaySegment[] Segments) TwoSquares(int w, int h)

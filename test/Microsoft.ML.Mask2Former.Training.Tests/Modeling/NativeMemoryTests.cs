@@ -5,7 +5,9 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Mask2Former.Training.Tests.Modeling;
 
 /// <summary>Forward passes release all their native memory: no tensor outlives its output, resident memory stays flat.</summary>
+/// <remarks>Not parallelised: <c>Tensor.TotalCount</c> and the resident size are the whole process's.</remarks>
 [TestClass]
+[DoNotParallelize]
 public sealed class NativeMemoryTests
 {
     public TestContext TestContext { get; set; } = null!;

@@ -63,7 +63,7 @@ public sealed class TrainingDataTests
         var e = Assert.ThrowsExactly<DataFormatException>(() => CocoPanopticTrainingSet.Open(data, ["circle", "square", "triangle", "cross", "sky", "grass"]));
         StringAssert.Contains(e.Message, "'sand' is not in the model's label set");
         Assert.IsNotNull(e.ImageId);
-        Assert.IsNotNull(e.SegmentId);
+        Assert.IsNotNull(e.ItemId);
 
         var options = TrainingFixtures.Fast(steps: 1, size: 32);
         options.KeepConfigLabels = true;

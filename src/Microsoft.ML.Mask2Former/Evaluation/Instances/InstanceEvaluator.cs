@@ -170,11 +170,11 @@ public static class InstanceEvaluator
         if (iouType == InstanceIouType.BoundingBox)
         {
             if (a.BoundingBox is not { Count: 4 } box)
-                throw new DataFormatException("box AP needs a 'bbox' on every ground-truth annotation", source, a.ImageId, a.Id);
+                throw new DataFormatException("box AP needs a 'bbox' on every ground-truth annotation", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
             return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, box.ToArray(), null);
         }
         if (a.Segmentation is null)
-            throw new DataFormatException("mask AP needs a 'segmentation' on every ground-truth annotation", source, a.ImageId, a.Id);
+            throw new DataFormatException("mask AP needs a 'segmentation' on every ground-truth annotation", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
         return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, "annotation", a.ImageId, a.Id));
     }
 
@@ -225,7 +225,7 @@ public static class InstanceEvaluator
         }
         catch (ArgumentException e)
         {
-            throw new DataFormatException($"{item}: {e.Message}", source, imageId, id, e);
+            throw new DataFormatException($"{item}: {e.Message}", source, imageId, id, e, DataFormatItemKind.Annotation);
         }
     }
 }

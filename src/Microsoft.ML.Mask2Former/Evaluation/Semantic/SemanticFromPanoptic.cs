@@ -37,7 +37,7 @@ internal sealed class SemanticFromPanoptic
         foreach (var segment in segments)
         {
             if (!_classOf.TryGetValue(segment.CategoryId, out var k))
-                throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", imageId: imageId, segmentId: segment.Id);
+                throw new DataFormatException($"ground-truth category {segment.CategoryId} is not in the category list", imageId: imageId, itemId: segment.Id);
             classOfSegment[segment.Id] = k;
         }
         var gtClasses = new int[map.Length];

@@ -70,9 +70,9 @@ public sealed class InstanceBadInputTests
 
     [TestMethod]
     [DataRow("\"id\": 3, \"image_id\": 7", "\"id\": 3, \"image_id\": 70", "not in 'images'", "image id 70")]
-    [DataRow("\"category_id\": 1, \"iscrowd\"", "\"category_id\": 4, \"iscrowd\"", "category 4", "segment id 3")]
-    [DataRow("\"counts\": [11, 4, 6, 4, 6, 4, 6, 4, 155]", "\"counts\": [11, 4, 6, 4, 6, 4, 6, 4, 15]", "counts sum to", "segment id 3")]
-    [DataRow("\"size\": [10, 20]", "\"size\": [20, 10]", "differs from its image", "segment id 3")]
+    [DataRow("\"category_id\": 1, \"iscrowd\"", "\"category_id\": 4, \"iscrowd\"", "category 4", "annotation id 3")]
+    [DataRow("\"counts\": [11, 4, 6, 4, 6, 4, 6, 4, 155]", "\"counts\": [11, 4, 6, 4, 6, 4, 6, 4, 15]", "counts sum to", "annotation id 3")]
+    [DataRow("\"size\": [10, 20]", "\"size\": [20, 10]", "differs from its image", "annotation id 3")]
     [DataRow("\"area\": 16,", "", "missing field 'area'", "annotations[0]")]
     [DataRow("\"width\": 20", "\"width\": 0", "width", "image id 7")]
     [DataRow("\"id\": 1, \"name\"", "\"id\": \"x\", \"name\"", "must be a number", "categories[0]")]
@@ -97,7 +97,9 @@ public sealed class InstanceBadInputTests
         var gt = Write(dir, "gt.json", twice);
         var e = Assert.ThrowsExactly<DataFormatException>(() => CocoInstancesDataset.Load(gt));
         StringAssert.Contains(e.Message, "appears twice");
-        StringAssert.Contains(e.Message, "segment id 3");
+        StringAssert.Contains(e.Message, "annotation id 3");
+        Assert.AreEqual(3L, e.ItemId);
+        Assert.AreEqual(DataFormatItemKind.Annotation, e.ItemKind);
     }
 
     [TestMethod]

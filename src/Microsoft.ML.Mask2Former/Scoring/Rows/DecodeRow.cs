@@ -1,0 +1,12 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.Mask2Former.Scoring;
+
+/// <summary>Input row of the image-decoding step (internal to the scoring pipeline).</summary>
+internal sealed class DecodeRow
+{
+    /// <summary>The image.</summary>
+    [ColumnName(ScoringColumns.Image), UnsizedImageType]
+    public MLImage? Image { get; set; }
+}
