@@ -47,13 +47,7 @@ public static partial class AtomicFile
         var deleted = 0;
         foreach (var temp in Directory.EnumerateFiles(dir, $".{Path.GetFileName(full)}.*.tmp"))
         {
-            try
-            {
-                File.Delete(temp);
-                deleted++;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            if (TryDelete(temp)) deleted++;
         }
         return deleted;
     }
@@ -73,15 +67,21 @@ public static partial class AtomicFile
         foreach (var temp in Directory.EnumerateFiles(folder, ".*.tmp"))
         {
             if (!TemporaryName().IsMatch(Path.GetFileName(temp))) continue;
-            try
-            {
-                File.Delete(temp);
-                deleted++;
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            if (TryDelete(temp)) deleted++;
         }
         return deleted;
+    }
+
+    /// <summary>Deletes a file; false when another process holds or already removed it.</summary>
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.[0-9]+\.[0-9a-f]{32}\.tmp$")]

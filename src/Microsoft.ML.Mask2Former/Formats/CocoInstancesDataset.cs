@@ -171,56 +171,20 @@ public sealed class CocoInstancesDataset
     /// <summary>Writes the data set as COCO instance JSON, atomically; masks are written as compressed RLE.</summary>
     public void Save(string path)
     {
-        AtomicFile.Write(path, stream =>
+        CocoJsonWriter.SaveDataset(path, Images, Annotations, static (w, a) =>
         {
-            using var w = new Utf8JsonWriter(stream);
-            w.WriteStartObject();
-            w.WriteStartArray("images");
-            foreach (var im in Images)
+            w.WriteNumber("id", a.Id);
+            CocoIds.Write(w, "image_id", a.ImageId);
+            w.WriteNumber("category_id", a.CategoryId);
+            w.WriteNumber("iscrowd", a.IsCrowd ? 1 : 0);
+            w.WriteNumber("area", a.Area);
+            CocoJsonWriter.WriteNumbers(w, "bbox", a.BoundingBox);
+            if (a.Segmentation is { } s)
             {
-                w.WriteStartObject();
-                CocoIds.Write(w, "id", im.Id);
-                w.WriteString("file_name", im.FileName);
-                w.WriteNumber("width", im.Width);
-                w.WriteNumber("height", im.Height);
-                w.WriteEndObject();
+                w.WritePropertyName("segmentation");
+                s.WriteJson(w);
             }
-            w.WriteEndArray();
-            w.WriteStartArray("annotations");
-            foreach (var a in Annotations)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", a.Id);
-                CocoIds.Write(w, "image_id", a.ImageId);
-                w.WriteNumber("category_id", a.CategoryId);
-                w.WriteNumber("iscrowd", a.IsCrowd ? 1 : 0);
-                w.WriteNumber("area", a.Area);
-                if (a.BoundingBox is { } box)
-                {
-                    w.WriteStartArray("bbox");
-                    foreach (var v in box) w.WriteNumberValue(v);
-                    w.WriteEndArray();
-                }
-                if (a.Segmentation is { } s)
-                {
-                    w.WritePropertyName("segmentation");
-                    s.WriteJson(w);
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("categories");
-            foreach (var c in Categories)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", c.Id);
-                w.WriteString("name", c.Name);
-                w.WriteString("supercategory", c.Supercategory);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        }, Categories, static (w, c) => CocoJsonWriter.WriteCategoryFields(w, c.Id, c.Name, c.Supercategory));
     }
 
     internal static void CheckBox(IReadOnlyList<double> box, string source, string imageId, long? id)

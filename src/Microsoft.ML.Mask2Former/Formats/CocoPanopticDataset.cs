@@ -129,65 +129,27 @@ public sealed class CocoPanopticDataset
     /// <summary>Writes the data set as COCO panoptic JSON, atomically (a temporary file renamed over the target).</summary>
     public void Save(string path)
     {
-        AtomicFile.Write(path, stream =>
+        CocoJsonWriter.SaveDataset(path, Images, Annotations, static (w, a) =>
         {
-            using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
-            w.WriteStartObject();
-            w.WriteStartArray("images");
-            foreach (var im in Images)
+            CocoIds.Write(w, "image_id", a.ImageId);
+            w.WriteString("file_name", a.FileName);
+            w.WriteStartArray("segments_info");
+            foreach (var s in a.Segments)
             {
                 w.WriteStartObject();
-                CocoIds.Write(w, "id", im.Id);
-                w.WriteString("file_name", im.FileName);
-                w.WriteNumber("width", im.Width);
-                w.WriteNumber("height", im.Height);
+                w.WriteNumber("id", s.Id);
+                w.WriteNumber("category_id", s.CategoryId);
+                w.WriteNumber("iscrowd", s.IsCrowd ? 1 : 0);
+                if (s.Area is { } area) w.WriteNumber("area", area);
+                CocoJsonWriter.WriteNumbers(w, "bbox", s.BoundingBox);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("annotations");
-            foreach (var a in Annotations)
-            {
-                w.WriteStartObject();
-                CocoIds.Write(w, "image_id", a.ImageId);
-                w.WriteString("file_name", a.FileName);
-                w.WriteStartArray("segments_info");
-                foreach (var s in a.Segments)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("id", s.Id);
-                    w.WriteNumber("category_id", s.CategoryId);
-                    w.WriteNumber("iscrowd", s.IsCrowd ? 1 : 0);
-                    if (s.Area is { } area) w.WriteNumber("area", area);
-                    if (s.BoundingBox is { } bbox)
-                    {
-                        w.WriteStartArray("bbox");
-                        foreach (var v in bbox) w.WriteNumberValue(v);
-                        w.WriteEndArray();
-                    }
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("categories");
-            foreach (var c in Categories)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", c.Id);
-                w.WriteString("name", c.Name);
-                w.WriteString("supercategory", c.Supercategory);
-                w.WriteNumber("isthing", c.IsThing ? 1 : 0);
-                if (c.Color is { } color)
-                {
-                    w.WriteStartArray("color");
-                    foreach (var v in color) w.WriteNumberValue(v);
-                    w.WriteEndArray();
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
+        }, Categories, static (w, c) =>
+        {
+            CocoJsonWriter.WriteCategoryFields(w, c.Id, c.Name, c.Supercategory);
+            w.WriteNumber("isthing", c.IsThing ? 1 : 0);
+            CocoJsonWriter.WriteNumbers(w, "color", c.Color);
         });
     }
 

@@ -54,12 +54,7 @@ public static class CocoResultsFile
                 w.WriteStartObject();
                 CocoIds.Write(w, "image_id", d.ImageId);
                 w.WriteNumber("category_id", d.CategoryId);
-                if (d.BoundingBox is { } box)
-                {
-                    w.WriteStartArray("bbox");
-                    foreach (var v in box) w.WriteNumberValue(v);
-                    w.WriteEndArray();
-                }
+                CocoJsonWriter.WriteNumbers(w, "bbox", d.BoundingBox);
                 if (d.Segmentation is { } s)
                 {
                     w.WritePropertyName("segmentation");

@@ -109,17 +109,22 @@ internal static class TorchTopK
                 a[first] = value;
             }
             else
-            {
-                var value = a[i];
-                var hole = i;
-                while (Before(value, a[hole - 1]))
-                {
-                    a[hole] = a[hole - 1];
-                    hole--;
-                }
-                a[hole] = value;
-            }
+                UnguardedLinearInsert(a, i);
         }
+    }
+
+    // libstdc++'s __unguarded_linear_insert: moves a[i] left past the larger items before it (an
+    // item no larger than it is known to stand somewhere to its left).
+    private static void UnguardedLinearInsert(Item[] a, int i)
+    {
+        var value = a[i];
+        var hole = i;
+        while (Before(value, a[hole - 1]))
+        {
+            a[hole] = a[hole - 1];
+            hole--;
+        }
+        a[hole] = value;
     }
 
     // libstdc++'s std::sort: introsort down to blocks of 16, then a final insertion sort.
@@ -130,17 +135,7 @@ internal static class TorchTopK
         if (last - first > 16)
         {
             InsertionSort(a, first, first + 16);
-            for (var i = first + 16; i != last; i++)
-            {
-                var value = a[i];
-                var hole = i;
-                while (Before(value, a[hole - 1]))
-                {
-                    a[hole] = a[hole - 1];
-                    hole--;
-                }
-                a[hole] = value;
-            }
+            for (var i = first + 16; i != last; i++) UnguardedLinearInsert(a, i);
         }
         else
         {

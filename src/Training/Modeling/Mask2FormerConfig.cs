@@ -212,18 +212,9 @@ public sealed record Mask2FormerConfig
     /// <exception cref="DataFormatException">The text is not a valid, consistent Mask2Former configuration.</exception>
     public static Mask2FormerConfig Parse(string json, string? filePath = null)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new DataFormatException("config.json is not a JSON object", filePath);
-        }
-        catch (JsonException e)
-        {
-            throw new DataFormatException($"config.json is not valid JSON: {e.Message}", filePath, inner: e);
-        }
-        if (MmdetConfig.IsMmdet(root)) return MmdetConfig.Parse(json, filePath).Model;
-        try
+        var root = ConfigJson.ParseObject(json, filePath);
+        if (MmdetConfig.IsMmdet(root)) return MmdetConfig.Read(root, filePath).Model;
+        return ConfigJson.Read(filePath, () =>
         {
             var modelType = Str(root, "model_type", "mask2former");
             if (modelType != "mask2former")
@@ -260,19 +251,7 @@ public sealed record Mask2FormerConfig
             };
             config.Validate();
             return config;
-        }
-        catch (ArgumentException e)
-        {
-            throw new DataFormatException(e.Message, filePath, inner: e);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new DataFormatException($"config.json has a field of the wrong type: {e.Message}", filePath, inner: e);
-        }
-        catch (FormatException e) when (e is not DataFormatException)
-        {
-            throw new DataFormatException($"config.json has a malformed number: {e.Message}", filePath, inner: e);
-        }
+        });
     }
 
     private static BackboneConfig ParseBackbone(JsonNode? node, string? filePath)

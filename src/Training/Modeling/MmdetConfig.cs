@@ -52,35 +52,10 @@ public sealed class MmdetConfig
     }
 
     /// <summary>Parses the text of an mmdetection <c>config.json</c>; see <see cref="Load"/>.</summary>
-    public static MmdetConfig Parse(string json, string? filePath = null)
-    {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new DataFormatException("config.json is not a JSON object", filePath);
-        }
-        catch (JsonException e)
-        {
-            throw new DataFormatException($"config.json is not valid JSON: {e.Message}", filePath, inner: e);
-        }
-        try
-        {
-            return new Reader(filePath).Read(root);
-        }
-        catch (ArgumentException e)
-        {
-            throw new DataFormatException(e.Message, filePath, inner: e);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new DataFormatException($"config.json has a field of the wrong type: {e.Message}", filePath, inner: e);
-        }
-        catch (FormatException e) when (e is not DataFormatException)
-        {
-            throw new DataFormatException($"config.json has a malformed number: {e.Message}", filePath, inner: e);
-        }
-    }
+    public static MmdetConfig Parse(string json, string? filePath = null) => Read(ConfigJson.ParseObject(json, filePath), filePath);
+
+    /// <summary>Reads an already parsed mmdetection <c>config.json</c>.</summary>
+    internal static MmdetConfig Read(JsonObject root, string? filePath) => ConfigJson.Read(filePath, () => new Reader(filePath).Read(root));
 
     private sealed class Reader(string? filePath)
     {
