@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>
@@ -5,4 +6,4 @@ namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 /// for it, the name it has in the file (for messages), its shape and stored type, and how to read
 /// it (called only after every name and shape has been checked).
 /// </summary>
-internal sealed record CheckpointTensor(string Name, string SourceName, IReadOnlyList<long> Shape, SafeTensorsDType DType, Func<TorchSharp.torch.Tensor> Read);
+internal sealed record CheckpointTensor(string Name, string SourceName, IReadOnlyList<long> Shape, SafeTensorsElementType ElementType, Func<TorchSharp.torch.Tensor> Read);

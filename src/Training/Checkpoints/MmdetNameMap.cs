@@ -107,16 +107,16 @@ internal static class MmdetNameMap
                 {
                     var shape = rows < 0 ? info.Shape : info.Shape.Skip(1).Prepend(rows).ToArray();
                     var first = part * rows;
-                    mapped.Add(new CheckpointTensor(target + parts[part] + "." + kind, $"{name}[{parts[part][0]}]", shape, info.DType,
+                    mapped.Add(new CheckpointTensor(target + parts[part] + "." + kind, $"{name}[{parts[part][0]}]", shape, info.ElementType,
                         () => Slice(file.ReadTensor(info, name), first, rows)));
                 }
                 continue;
             }
             var ours = Renames.Select(r => r.Pattern.Match(name).Success ? r.Pattern.Replace(name, r.Replacement) : null).FirstOrDefault(n => n is not null) ?? name;
-            mapped.Add(new CheckpointTensor(ours, name, info.Shape, info.DType, () => file.ReadTensor(info, name)));
+            mapped.Add(new CheckpointTensor(ours, name, info.Shape, info.ElementType, () => file.ReadTensor(info, name)));
         }
         var weights = network.Criterion.Weights;
-        mapped.Add(new CheckpointTensor("criterion.empty_weight", "criterion.empty_weight (from loss_cls.class_weight)", weights.shape, SafeTensorsDTypes.FromScalarType(weights.dtype), () => weights.clone()));
+        mapped.Add(new CheckpointTensor("criterion.empty_weight", "criterion.empty_weight (from loss_cls.class_weight)", weights.shape, SafeTensorsTorchTypes.ToElementType(weights.dtype), () => weights.clone()));
         return mapped;
     }
 

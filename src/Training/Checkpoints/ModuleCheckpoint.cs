@@ -34,7 +34,7 @@ public static class ModuleCheckpoint
         ArgumentNullException.ThrowIfNull(prefix);
         var source = file.Entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
             .Where(e => ignore is null || !ignore(e.Name[prefix.Length..]))
-            .Select(e => new CheckpointTensor(e.Name[prefix.Length..], e.Name, e.Shape, e.DType, () => file.ReadTensor(e)))
+            .Select(e => new CheckpointTensor(e.Name[prefix.Length..], e.Name, e.Shape, e.ElementType, () => file.ReadTensor(e)))
             .ToList();
         return Load(module, source, file.FilePath, strict);
     }
@@ -69,9 +69,9 @@ public static class ModuleCheckpoint
         foreach (var entry in matched)
         {
             var destination = target[entry.Name];
-            var stored = entry.DType.ToScalarType();
+            var stored = entry.ElementType.ToScalarType();
             if (stored != destination.dtype && (!IsFloating(stored) || !IsFloating(destination.dtype)))
-                throw new DataFormatException($"tensor '{entry.SourceName}' is {entry.DType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", filePath);
+                throw new DataFormatException($"tensor '{entry.SourceName}' is {entry.ElementType.ToHeaderName()} but the model holds {destination.dtype}; only floating-point types convert", filePath);
             using var scope = NewDisposeScope();
             var value = entry.Read();
             // NaN or infinite weights make every output NaN: refuse them by name rather than give all-NaN logits later.

@@ -129,7 +129,7 @@ public sealed class PthFile : IDisposable
             throw new DataFormatException($"storage '{key}' does not name a supported storage type (torch.FloatStorage, torch.LongStorage, ...)", FilePath);
         if (_storages.TryGetValue(key, out var known))
         {
-            if (known.DType != dtype || known.ElementCount != count)
+            if (known.ElementType != dtype || known.ElementCount != count)
                 throw new DataFormatException($"storage '{key}' is declared twice with different types or sizes ({known.TorchType}×{known.ElementCount}, {typeName}×{count})", FilePath);
             return known;
         }
@@ -152,9 +152,9 @@ public sealed class PthFile : IDisposable
         ArgumentNullException.ThrowIfNull(info);
         if (info.Problem() is { } problem) throw new DataFormatException($"tensor '{name}' {problem}", FilePath);
         var shape = info.Shape.ToArray();
-        var scalar = info.DType.ToScalarType();
+        var scalar = info.ElementType.ToScalarType();
         var count = info.ElementCount;
-        var size = info.DType.ElementSize();
+        var size = info.ElementType.ElementSize();
         if (count == 0) return empty(shape, scalar);
         var entry = _archive.GetEntry(info.Storage.EntryName)!;
         if (info.IsContiguous)

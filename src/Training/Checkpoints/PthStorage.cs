@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>
@@ -6,11 +7,11 @@ namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 /// </summary>
 public sealed class PthStorage
 {
-    internal PthStorage(string key, string torchType, SafeTensorsDType dtype, long elementCount, string entryName)
+    internal PthStorage(string key, string torchType, SafeTensorsElementType dtype, long elementCount, string entryName)
     {
         Key = key;
         TorchType = torchType;
-        DType = dtype;
+        ElementType = dtype;
         ElementCount = elementCount;
         EntryName = entryName;
     }
@@ -22,13 +23,13 @@ public sealed class PthStorage
     public string TorchType { get; }
 
     /// <summary>The element type.</summary>
-    public SafeTensorsDType DType { get; }
+    public SafeTensorsElementType ElementType { get; }
 
     /// <summary>Elements in the storage.</summary>
     public long ElementCount { get; }
 
     /// <summary>Bytes in the storage.</summary>
-    public long ByteLength => ElementCount * DType.ElementSize();
+    public long ByteLength => ElementCount * ElementType.ElementSize();
 
     /// <summary>The archive entry holding the bytes.</summary>
     internal string EntryName { get; }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>
@@ -33,7 +34,7 @@ public sealed class PthTensorInfo
     public bool RequiresGrad { get; }
 
     /// <summary>The element type.</summary>
-    public SafeTensorsDType DType => Storage.DType;
+    public SafeTensorsElementType ElementType => Storage.ElementType;
 
     /// <summary>Elements in the tensor (1 for a scalar).</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
@@ -78,12 +79,12 @@ public sealed class PthTensorInfo
             }
         }
         if (count > 0 && last >= Storage.ElementCount)
-            return $"reaches element {last} of storage '{Storage.Key}', which holds {Storage.ElementCount} {Storage.DType.ToHeaderName()} elements (shape {Describe()}, offset {StorageOffset})";
+            return $"reaches element {last} of storage '{Storage.Key}', which holds {Storage.ElementCount} {Storage.ElementType.ToHeaderName()} elements (shape {Describe()}, offset {StorageOffset})";
         return null;
     }
 
     /// <summary>For messages: <c>F32[64, 3] stride [3, 1]</c>.</summary>
-    public string Describe() => $"{DType.ToHeaderName()}[{string.Join(", ", Shape)}] stride [{string.Join(", ", Stride)}]";
+    public string Describe() => $"{ElementType.ToHeaderName()}[{string.Join(", ", Shape)}] stride [{string.Join(", ", Stride)}]";
 
     /// <inheritdoc/>
     public override string ToString() => Describe();

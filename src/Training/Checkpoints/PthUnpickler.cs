@@ -25,18 +25,18 @@ internal sealed class PthUnpickler
     };
 
     /// <summary>The storage classes torch pickles in persistent ids, with their element types.</summary>
-    internal static readonly IReadOnlyDictionary<string, SafeTensorsDType> StorageTypes = new Dictionary<string, SafeTensorsDType>(StringComparer.Ordinal)
+    internal static readonly IReadOnlyDictionary<string, SafeTensorsElementType> StorageTypes = new Dictionary<string, SafeTensorsElementType>(StringComparer.Ordinal)
     {
-        ["torch.DoubleStorage"] = SafeTensorsDType.F64,
-        ["torch.FloatStorage"] = SafeTensorsDType.F32,
-        ["torch.HalfStorage"] = SafeTensorsDType.F16,
-        ["torch.BFloat16Storage"] = SafeTensorsDType.BF16,
-        ["torch.LongStorage"] = SafeTensorsDType.I64,
-        ["torch.IntStorage"] = SafeTensorsDType.I32,
-        ["torch.ShortStorage"] = SafeTensorsDType.I16,
-        ["torch.CharStorage"] = SafeTensorsDType.I8,
-        ["torch.ByteStorage"] = SafeTensorsDType.U8,
-        ["torch.BoolStorage"] = SafeTensorsDType.Bool,
+        ["torch.DoubleStorage"] = SafeTensorsElementType.F64,
+        ["torch.FloatStorage"] = SafeTensorsElementType.F32,
+        ["torch.HalfStorage"] = SafeTensorsElementType.F16,
+        ["torch.BFloat16Storage"] = SafeTensorsElementType.BF16,
+        ["torch.LongStorage"] = SafeTensorsElementType.I64,
+        ["torch.IntStorage"] = SafeTensorsElementType.I32,
+        ["torch.ShortStorage"] = SafeTensorsElementType.I16,
+        ["torch.CharStorage"] = SafeTensorsElementType.I8,
+        ["torch.ByteStorage"] = SafeTensorsElementType.U8,
+        ["torch.BoolStorage"] = SafeTensorsElementType.Bool,
     };
 
     /// <summary>A global the pickle named (allowed ones only; nothing is resolved or imported).</summary>

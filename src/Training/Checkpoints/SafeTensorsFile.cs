@@ -21,12 +21,12 @@ public sealed class SafeTensorsFile : IDisposable
     internal const int ChunkBytes = 1 << 28;
 
     private readonly SafeTensorsReader _reader;
-    private readonly Dictionary<string, SafeTensorsEntry> _byName;
+    private readonly Dictionary<string, SafeTensorsTensorInfo> _byName;
 
     private SafeTensorsFile(SafeTensorsReader reader)
     {
         _reader = reader;
-        var entries = reader.Entries.Select(e => new SafeTensorsEntry(e)).ToList();
+        var entries = reader.Entries.ToList();
         Entries = entries;
         _byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
     }
@@ -35,7 +35,7 @@ public sealed class SafeTensorsFile : IDisposable
     public string FilePath => _reader.FilePath;
 
     /// <summary>Every tensor, ordered by name (ordinal).</summary>
-    public IReadOnlyList<SafeTensorsEntry> Entries { get; }
+    public IReadOnlyList<SafeTensorsTensorInfo> Entries { get; }
 
     /// <summary>The <c>__metadata__</c> string map of the header (empty when absent).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _reader.Metadata;
@@ -52,38 +52,38 @@ public sealed class SafeTensorsFile : IDisposable
     public bool Contains(string name) => _byName.ContainsKey(name);
 
     /// <summary>The entry of a tensor, or <see langword="null"/>.</summary>
-    public SafeTensorsEntry? Find(string name) => _byName.GetValueOrDefault(name);
+    public SafeTensorsTensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>The entry of a tensor.</summary>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
-    public SafeTensorsEntry this[string name] =>
+    public SafeTensorsTensorInfo this[string name] =>
         _byName.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"'{name}' is not in {FilePath}");
 
     /// <summary>The raw little-endian bytes of a tensor, valid until this file is disposed.</summary>
-    public ReadOnlySpan<byte> GetBytes(SafeTensorsEntry entry)
+    public ReadOnlySpan<byte> GetBytes(SafeTensorsTensorInfo entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return _reader.GetBytes(entry.Info);
+        return _reader.GetBytes(entry);
     }
 
     /// <summary>Reads a tensor into a new CPU tensor of its stored dtype and shape.</summary>
     public Tensor ReadTensor(string name) => ReadTensor(this[name]);
 
     /// <summary>Reads a tensor into a new CPU tensor of its stored dtype and shape.</summary>
-    public Tensor ReadTensor(SafeTensorsEntry entry)
+    public Tensor ReadTensor(SafeTensorsTensorInfo entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var tensor = empty(entry.ShapeArray, entry.DType.ToScalarType());
+        var tensor = empty(entry.ShapeArray, entry.ElementType.ToScalarType());
         try
         {
             // Chunked, so tensors beyond what one span can address are read too.
-            var elementSize = entry.DType.ElementSize();
+            var elementSize = entry.ElementType.ElementSize();
             var flat = tensor.view(-1);
             var chunk = ChunkBytes / elementSize;
             for (long first = 0; first < entry.ElementCount; first += chunk)
             {
                 var count = Math.Min(chunk, entry.ElementCount - first);
-                var source = _reader.GetBytes(entry.Info, first * elementSize, (int)(count * elementSize));
+                var source = _reader.GetBytes(entry, first * elementSize, (int)(count * elementSize));
                 using var slice = flat.narrow(0, first, count);
                 source.CopyTo(slice.bytes);
             }

@@ -44,7 +44,7 @@ public static class SafeTensorsWriter
             if (name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved and cannot name a tensor.", nameof(tensors));
             if (!names.Add(name)) throw new ArgumentException($"The tensor name '{name}' is given twice.", nameof(tensors));
             if (tensor is null) throw new ArgumentException($"The tensor '{name}' is null.", nameof(tensors));
-            _ = SafeTensorsDTypes.FromScalarType(tensor.dtype);
+            _ = SafeTensorsTorchTypes.ToElementType(tensor.dtype);
         }
         list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return list;
@@ -61,7 +61,7 @@ public static class SafeTensorsWriter
         {
             using var scope = NewDisposeScope();
             var flat = tensor.detach().cpu().contiguous().view(-1);
-            var elementSize = SafeTensorsDTypes.FromScalarType(tensor.dtype).ElementSize();
+            var elementSize = SafeTensorsTorchTypes.ToElementType(tensor.dtype).ElementSize();
             // Chunked, so tensors beyond what one span can address are written too.
             var chunk = SafeTensorsFile.ChunkBytes / elementSize;
             for (long first = 0; first < flat.numel(); first += chunk)
@@ -89,7 +89,7 @@ public static class SafeTensorsWriter
         long offset = 0;
         foreach (var (name, tensor) in tensors)
         {
-            var dtype = SafeTensorsDTypes.FromScalarType(tensor.dtype);
+            var dtype = SafeTensorsTorchTypes.ToElementType(tensor.dtype);
             var bytes = checked(tensor.numel() * dtype.ElementSize());
             if (!first) json.Append(',');
             first = false;

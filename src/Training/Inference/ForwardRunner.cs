@@ -83,7 +83,7 @@ public static class ForwardRunner
     }
 
     /// <summary>Refuses an input with a size of 0 (an empty batch, say) before it is read; the network checks the rest of the shape.</summary>
-    private static void CheckShape(SafeTensorsEntry entry, string path)
+    private static void CheckShape(SafeTensorsTensorInfo entry, string path)
     {
         var shape = entry.Shape;
         if (shape.Any(d => d == 0))

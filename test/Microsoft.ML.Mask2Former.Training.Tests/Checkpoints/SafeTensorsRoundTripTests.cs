@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,7 +39,7 @@ public sealed class SafeTensorsRoundTripTests
         foreach (var (name, expected) in tensors)
         {
             var entry = file[name];
-            Assert.AreEqual(SafeTensorsDTypes.FromScalarType(expected.dtype), entry.DType, name);
+            Assert.AreEqual(SafeTensorsTorchTypes.ToElementType(expected.dtype), entry.ElementType, name);
             CollectionAssert.AreEqual(expected.shape, entry.Shape.ToArray(), name);
             var actual = file.ReadTensor(entry);
             Assert.AreEqual(expected.dtype, actual.dtype, name);
@@ -81,11 +82,11 @@ public sealed class SafeTensorsRoundTripTests
         foreach (var entry in a.Entries)
         {
             var other = b[entry.Name];
-            Assert.AreEqual(entry.DType, other.DType, entry.Name);
+            Assert.AreEqual(entry.ElementType, other.ElementType, entry.Name);
             CollectionAssert.AreEqual(entry.Shape.ToArray(), other.Shape.ToArray(), entry.Name);
             Assert.IsTrue(a.GetBytes(entry).SequenceEqual(b.GetBytes(other)), $"bytes of {entry.Name} differ");
         }
-        Assert.AreEqual(SafeTensorsDType.I64, a["model.pixel_level_module.encoder.encoder.layers.0.blocks.0.attention.self.relative_position_index"].DType);
+        Assert.AreEqual(SafeTensorsElementType.I64, a["model.pixel_level_module.encoder.encoder.layers.0.blocks.0.attention.self.relative_position_index"].ElementType);
     }
 
     [TestMethod]
@@ -98,8 +99,8 @@ public sealed class SafeTensorsRoundTripTests
         {
             var parts = line.Split('\t');
             var entry = file[parts[0]];
-            var dtype = parts[1] switch { "float32" => SafeTensorsDType.F32, "int64" => SafeTensorsDType.I64, _ => throw new InvalidDataException(parts[1]) };
-            Assert.AreEqual(dtype, entry.DType, parts[0]);
+            var dtype = parts[1] switch { "float32" => SafeTensorsElementType.F32, "int64" => SafeTensorsElementType.I64, _ => throw new InvalidDataException(parts[1]) };
+            Assert.AreEqual(dtype, entry.ElementType, parts[0]);
             Assert.AreEqual(parts[2], "[" + string.Join(", ", entry.Shape) + "]", parts[0]);
         }
     }

@@ -32,7 +32,7 @@ public sealed class PthFileTests
         CollectionAssert.AreEqual(withoutEma.Select(e => e[0]).ToList(), state.Select(s => s.Key).ToList());
         foreach (var ((name, tensor), e) in state.Zip(withoutEma))
         {
-            Assert.AreEqual(e[1], tensor.DType.ToHeaderName(), name);
+            Assert.AreEqual(e[1], tensor.ElementType.ToHeaderName(), name);
             Assert.AreEqual(e[2], "[" + string.Join(", ", tensor.Shape) + "]", name);
         }
         var meta = MmdetCheckpoint.Meta(file);
