@@ -51,28 +51,10 @@ if (settings.ValData is null)
 var onnxPath = settings.OnnxModel ?? Path.Combine(settings.Output, "model", "mask2former.onnx");
 if (settings.OnnxModel is null)
 {
-    var options = new Mask2FormerTrainerOptions
-    {
-        ConfigName = "small",
-        MaxSteps = settings.Steps,
-        BatchSize = 4,
-        ImageSize = settings.Size,
-        ResizeMode = ImageResizeMode.LargeScaleJitter,
-        MinScale = 0.7,
-        MaxScale = 1.4,
-        LearningRate = 4e-4,
-        // The COCO recipe's backbone ×0.1 assumes an ImageNet backbone; this one starts from random weights.
-        BackboneMultiplier = 1.0,
-        Schedule = LearningRateScheduleKind.Poly,
-        WarmupSteps = 50,
-        WarmupFactor = 0.01,
-        NumPoints = 2048,
-        OutputFolder = Path.Combine(settings.Output, "model"),
-        CheckpointInterval = Math.Max(1, settings.Steps / 2),
-        ReportInterval = 10,
-        LoaderThreads = 2,
-        Seed = 1,
-    };
+    var options = SmallModelRecipe.Options(settings.Steps, settings.Size, Path.Combine(settings.Output, "model"));
+    options.CheckpointInterval = Math.Max(1, settings.Steps / 2);
+    options.ReportInterval = 10;
+    options.Seed = 1;
     var trainer = new Mask2FormerTrainer(options);
     Mask2FormerTrainingResult result = null!;
     var watch = Stopwatch.StartNew();

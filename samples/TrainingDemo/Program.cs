@@ -24,31 +24,13 @@ var colourCoded = Environment.GetEnvironmentVariable("M2F_HARD") != "1";
 SyntheticPanopticDataset.Generate(train, new SyntheticPanopticOptions { ImageCount = 400, Width = 128, Height = 128, MaxThingsPerImage = 4, Seed = 1, ColourByCategory = colourCoded, MinThingSize = colourCoded ? 0.15 : 0.08, MaxThingSize = colourCoded ? 0.3 : 0.22 });
 SyntheticPanopticDataset.Generate(heldOut, new SyntheticPanopticOptions { ImageCount = 40, Width = 128, Height = 128, MaxThingsPerImage = 4, Seed = 2, ColourByCategory = colourCoded, MinThingSize = colourCoded ? 0.15 : 0.08, MaxThingSize = colourCoded ? 0.3 : 0.22 });
 
-var options = new Mask2FormerTrainerOptions
-{
-    ConfigName = "small",
-    MaxSteps = steps,
-    BatchSize = 4,
-    ImageSize = 128,
-    ResizeMode = ImageResizeMode.LargeScaleJitter,
-    MinScale = 0.7,
-    MaxScale = 1.4,
-    LearningRate = 4e-4,
-    // The recipe's 0.1 assumes an ImageNet-pretrained backbone; this one starts from random weights.
-    BackboneMultiplier = 1.0,
-    Schedule = LearningRateScheduleKind.Poly,
-    WarmupSteps = 50,
-    WarmupFactor = 0.01,
-    NumPoints = 2048,
-    OutputFolder = Path.Combine(output, "model"),
-    CheckpointInterval = 500,
-    ValidationFolder = heldOut,
-    ValidationInterval = Math.Max(1, steps / 6),
-    // The threshold the QuickStart scores with; the original 0.8 asks for more confidence than a few minutes of training give.
-    ValidationObjectMaskThreshold = colourCoded ? 0.5 : 0.8,
-    ReportInterval = 50,
-    LoaderThreads = 2,
-};
+var options = SmallModelRecipe.Options(steps, 128, Path.Combine(output, "model"));
+options.CheckpointInterval = 500;
+options.ValidationFolder = heldOut;
+options.ValidationInterval = Math.Max(1, steps / 6);
+// The threshold the QuickStart scores with; the original 0.8 asks for more confidence than a few minutes of training give.
+options.ValidationObjectMaskThreshold = colourCoded ? 0.5 : 0.8;
+options.ReportInterval = 50;
 Console.WriteLine($"small config, {steps} steps, batch {options.BatchSize}, {options.ImageSize}x{options.ImageSize}, {threads} torch threads");
 var watch = Stopwatch.StartNew();
 var result = new Mask2FormerTrainer(options).Fit(train, new Reporter(watch));

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Mask2Former.Training.Runtime;
-using Microsoft.ML.Mask2Former.Training.Tests;
 
 namespace Microsoft.ML.Mask2Former.Packaging.Tests;
 

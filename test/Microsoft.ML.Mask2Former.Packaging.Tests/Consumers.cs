@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Training.Tests;
 
 namespace Microsoft.ML.Mask2Former.Packaging.Tests;
 

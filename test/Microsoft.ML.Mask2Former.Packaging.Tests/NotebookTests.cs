@@ -7,7 +7,6 @@ using Microsoft.DotNet.Interactive.Documents;
 using Microsoft.DotNet.Interactive.Documents.Jupyter;
 using Microsoft.DotNet.Interactive.Events;
 using Microsoft.DotNet.Interactive.PackageManagement;
-using Microsoft.ML.Mask2Former.Training.Tests;
 
 namespace Microsoft.ML.Mask2Former.Packaging.Tests;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.ML.Mask2Former.Training.Tests;
 
 namespace Microsoft.ML.Mask2Former.Packaging.Tests;
 

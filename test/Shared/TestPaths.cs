@@ -1,8 +1,11 @@
 using System.Reflection;
 
-namespace Microsoft.ML.Mask2Former.Training.Tests;
+namespace Microsoft.ML.Mask2Former.Testing;
 
-/// <summary>Locates the repository and the shared reference data (../shared/reference beside the clone).</summary>
+/// <summary>
+/// Locates the repository and the shared reference data (../shared/reference beside the clone),
+/// and makes temporary folders; compiled into every test project (linked from test/Shared).
+/// </summary>
 internal static class TestPaths
 {
     private static readonly Lazy<string> Root = new(() =>
@@ -26,13 +29,19 @@ internal static class TestPaths
             ? env
             : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "reference"));
 
+    /// <summary>One of the evaluation cases: "synth" or "sample".</summary>
+    public static string EvaluationCase(string name) => Path.Combine(Reference, "evaluation", name);
+
     /// <summary>A file of the reference model folder (../shared/reference/model).</summary>
     public static string Model(string file) => Path.Combine(Reference, "model", file);
+
+    // One temporary root per test assembly, so a project's leftovers are easy to find.
+    private static readonly string TempRoot = "m2f-" + typeof(TestPaths).Assembly.GetName().Name!.Replace("Microsoft.ML.Mask2Former.", "", StringComparison.Ordinal).Replace('.', '-').ToLowerInvariant();
 
     /// <summary>A fresh, empty temporary folder for one test.</summary>
     public static string NewTempFolder()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "m2f-training-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(Path.GetTempPath(), TempRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
