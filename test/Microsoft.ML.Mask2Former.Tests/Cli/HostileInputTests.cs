@@ -8,7 +8,7 @@ using static Microsoft.ML.Mask2Former.Tests.Scoring.ScoringTestData;
 namespace Microsoft.ML.Mask2Former.Tests.Cli;
 
 /// <summary>
-/// Careless and hostile inputs to every <c>m2f</c> command that needs no libtorch (issue 17): outputs
+/// Careless and hostile inputs to every <c>m2f</c> command that needs no libtorch: outputs
 /// that would overwrite inputs (the same file, the same folder, through a link or "..", a model
 /// folder's weights), unloadable ONNX models, impossible sizes and thread counts, FIFOs, image
 /// bombs, truncated photos, data-set file names outside their folder, unwritable outputs. Each

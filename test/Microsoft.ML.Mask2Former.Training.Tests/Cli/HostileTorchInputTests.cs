@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Mask2Former.Training.Tests.Cli;
 
 /// <summary>
-/// Careless and hostile inputs to the <c>m2f</c> commands that run libtorch (issue 17): forward,
+/// Careless and hostile inputs to the <c>m2f</c> commands that run libtorch: forward,
 /// export and train with damaged weights, NaN tensors, empty batches, absurd configurations,
 /// misaligned safetensors; resumes from damaged checkpoints (truncated optimizer state, a generator
 /// state libtorch would abort the process on) or with another size, data set, configuration or

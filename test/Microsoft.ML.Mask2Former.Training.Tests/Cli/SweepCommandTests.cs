@@ -3,7 +3,7 @@ using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 
-namespace Microsoft.ML.Mask2Former.Training.Tests.Export;
+namespace Microsoft.ML.Mask2Former.Training.Tests.Cli;
 
 /// <summary>
 /// Smoke test of <c>m2f sweep thresholds</c> (CI): an exported model, a small validation folder, a
