@@ -45,12 +45,12 @@ internal sealed class OnnxModelDescription
 
     /// <summary>
     /// Reads and checks a serialized model without building an ONNX Runtime session (the pipeline's
-    /// <c>ApplyOnnxModel</c> builds the one session that runs it; see <see cref="OnnxProtoReader"/>).
+    /// <c>ApplyOnnxModel</c> builds the one session that runs it; see <see cref="OnnxModelInterface"/>).
     /// </summary>
     public static OnnxModelDescription Read(byte[] model, string source)
     {
-        OnnxProtoReader.ModelInfo info;
-        try { info = OnnxProtoReader.Read(model); }
+        OnnxModelInterface.ModelInfo info;
+        try { info = OnnxModelInterface.Read(model); }
         catch (FormatException e) { throw new InvalidOperationException($"{source} is not a loadable ONNX model: {e.Message}.", e); }
         return Check(info.Inputs, info.Outputs, info.Metadata, source);
     }
@@ -58,7 +58,7 @@ internal sealed class OnnxModelDescription
     /// <summary>Reads and checks the model of a session that exists anyway (<see cref="Mask2FormerPredictor"/>).</summary>
     internal static OnnxModelDescription Describe(InferenceSession session, string source)
     {
-        static OnnxProtoReader.ValueInfo Value(string name, NodeMetadata m) => new(name,
+        static OnnxModelInterface.ValueInfo Value(string name, NodeMetadata m) => new(name,
             m.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR ? (int)m.ElementDataType : 0,
             m.Dimensions.Select(d => d > 0 ? d : -1).ToArray(),
             m.Dimensions.Select((_, i) => m.SymbolicDimensions?.ElementAtOrDefault(i) is { Length: > 0 } s ? s : null).ToArray());
@@ -68,7 +68,7 @@ internal sealed class OnnxModelDescription
 
     private const int FloatType = 1;
 
-    private static OnnxModelDescription Check(IReadOnlyList<OnnxProtoReader.ValueInfo> inputs, IReadOnlyList<OnnxProtoReader.ValueInfo> outputs,
+    private static OnnxModelDescription Check(IReadOnlyList<OnnxModelInterface.ValueInfo> inputs, IReadOnlyList<OnnxModelInterface.ValueInfo> outputs,
         IReadOnlyDictionary<string, string> metadata, string source)
     {
         string Found() =>
@@ -91,7 +91,7 @@ internal sealed class OnnxModelDescription
             new Dictionary<string, string>(metadata, StringComparer.Ordinal));
     }
 
-    private static string Format(OnnxProtoReader.ValueInfo v) =>
+    private static string Format(OnnxModelInterface.ValueInfo v) =>
         $"'{v.Name}' {TypeName(v.ElementType)} [{string.Join(", ", v.Dims.Select((d, i) => d > 0 ? d.ToString(CultureInfo.InvariantCulture) : v.Symbols[i] ?? "?"))}]";
 
     /// <summary>onnx.proto's names of the element types (TensorProto.DataType), as numbers travel in both ONNX and ONNX Runtime.</summary>
