@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 

@@ -1,3 +1,5 @@
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
+
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 

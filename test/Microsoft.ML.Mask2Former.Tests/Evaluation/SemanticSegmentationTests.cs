@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.Tests.Evaluation;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.PostProcessing;
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.Tests.PostProcessing;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.ML.Mask2Former.PostProcessing;
+using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.Tests.PostProcessing;
 

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.Evaluation;
+namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 /// <summary>
 /// <c>np.sum</c> of a contiguous float64 array, in numpy's own order: pairwise summation with

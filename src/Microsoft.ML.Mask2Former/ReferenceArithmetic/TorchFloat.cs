@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Microsoft.ML.Mask2Former.PostProcessing;
+namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 /// <summary>
 /// float32 arithmetic in the exact order PyTorch 1.13's CPU kernels use (its AVX2 build, with

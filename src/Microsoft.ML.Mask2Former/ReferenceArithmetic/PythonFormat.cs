@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Microsoft.ML.Mask2Former.Evaluation;
+namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 /// <summary>
 /// Fixed-point formatting that rounds exactly like Python's <c>format(x, ".Nf")</c>: the exact

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.PostProcessing;
+namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 /// <summary>
 /// <c>torch.topk(largest=True)</c> on CPU, including the order of its unsorted result: PyTorch

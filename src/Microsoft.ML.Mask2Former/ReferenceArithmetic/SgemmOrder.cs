@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.PostProcessing;
+namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 /// <summary>
 /// The float32 accumulation order of the matrix product behind detectron2's semantic
