@@ -30,15 +30,9 @@ public sealed class DecoderSelfAttention : nn.Module
     public Tensor forward(Tensor hidden, Tensor position)
     {
         using var scope = NewDisposeScope();
-        var (count, batch, dim) = (hidden.shape[0], hidden.shape[1], hidden.shape[2]);
-        var headDim = dim / _heads;
-        Tensor Heads(Tensor x) => x.view(count, batch, _heads, headDim).permute(1, 2, 0, 3);
         var withPosition = hidden + position;
-        var q = Heads(q_proj.forward(withPosition));
-        var k = Heads(k_proj.forward(withPosition));
-        var v = Heads(v_proj.forward(hidden));
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? _dropout : 0.0);
-        var merged = attended.permute(2, 0, 1, 3).reshape(count, batch, dim);
+        var merged = HeadAttention.Attend(q_proj.forward(withPosition), k_proj.forward(withPosition), v_proj.forward(hidden), _heads, null,
+            training ? _dropout : 0.0);
         return out_proj.forward(merged).MoveToOuterDisposeScope();
     }
 }

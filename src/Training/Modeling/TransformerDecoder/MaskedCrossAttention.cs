@@ -16,12 +16,10 @@ public sealed class MaskedCrossAttention : nn.Module
     private readonly Linear out_proj;
     private readonly int _heads;
     private readonly double _dropout;
-    private readonly int _dim;
 
     /// <summary>Creates the attention for <paramref name="dim"/> channels.</summary>
     public MaskedCrossAttention(int dim, int heads, double dropout) : base(nameof(MaskedCrossAttention))
     {
-        _dim = dim;
         _heads = heads;
         _dropout = dropout;
         in_proj_weight = new Parameter(empty(3 * dim, dim));
@@ -45,17 +43,10 @@ public sealed class MaskedCrossAttention : nn.Module
     public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor? attend)
     {
         using var scope = NewDisposeScope();
-        var (count, batch) = (query.shape[0], query.shape[1]);
-        var length = key.shape[0];
-        var headDim = _dim / _heads;
         var weights = in_proj_weight.chunk(3, 0);
         var biases = in_proj_bias.chunk(3, 0);
-        Tensor Heads(Tensor x, long n) => x.view(n, batch, _heads, headDim).permute(1, 2, 0, 3);
-        var q = Heads(nn.functional.linear(query, weights[0], biases[0]), count);
-        var k = Heads(nn.functional.linear(key, weights[1], biases[1]), length);
-        var v = Heads(nn.functional.linear(value, weights[2], biases[2]), length);
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attend, p: training ? _dropout : 0.0);
-        var merged = attended.permute(2, 0, 1, 3).reshape(count, batch, _dim);
+        var merged = HeadAttention.Attend(nn.functional.linear(query, weights[0], biases[0]), nn.functional.linear(key, weights[1], biases[1]),
+            nn.functional.linear(value, weights[2], biases[2]), _heads, attend, training ? _dropout : 0.0);
         return out_proj.forward(merged).MoveToOuterDisposeScope();
     }
 }
