@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
-using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 
@@ -152,44 +151,4 @@ internal static class ScoringMappings
             throw new InvalidOperationException($"the m2f.Size column must hold the image's height and width; found [{string.Join(", ", size)}].");
         return ((int)size[0], (int)size[1]);
     }
-}
-
-/// <summary>Reloads the scoring pipeline's image-decoding step (registered for <c>mlContext.Model.Load</c>).</summary>
-[CustomMappingFactoryAttribute(ScoringMappings.DecodeContract)]
-internal sealed class DecodeImageMappingFactory : CustomMappingFactory<DecodeRow, DecodedRow>
-{
-    /// <inheritdoc/>
-    public override Action<DecodeRow, DecodedRow> GetMapping() => ScoringMappings.Decode;
-}
-
-/// <summary>Reloads the scoring pipeline's letterbox step (registered for <c>mlContext.Model.Load</c>).</summary>
-[CustomMappingFactoryAttribute(ScoringMappings.LetterboxContract)]
-internal sealed class LetterboxMappingFactory : CustomMappingFactory<LetterboxRow, PixelValuesRow>
-{
-    /// <inheritdoc/>
-    public override Action<LetterboxRow, PixelValuesRow> GetMapping() => ScoringMappings.Letterbox;
-}
-
-/// <summary>Reloads the panoptic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
-[CustomMappingFactoryAttribute(ScoringMappings.PanopticContract)]
-internal sealed class PanopticMappingFactory : CustomMappingFactory<LogitsRow, PanopticRow>
-{
-    /// <inheritdoc/>
-    public override Action<LogitsRow, PanopticRow> GetMapping() => ScoringMappings.Panoptic;
-}
-
-/// <summary>Reloads the instance post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
-[CustomMappingFactoryAttribute(ScoringMappings.InstancesContract)]
-internal sealed class InstancesMappingFactory : CustomMappingFactory<LogitsRow, InstancesRow>
-{
-    /// <inheritdoc/>
-    public override Action<LogitsRow, InstancesRow> GetMapping() => ScoringMappings.Instances;
-}
-
-/// <summary>Reloads the semantic post-processing step (registered for <c>mlContext.Model.Load</c>).</summary>
-[CustomMappingFactoryAttribute(ScoringMappings.SemanticContract)]
-internal sealed class SemanticMappingFactory : CustomMappingFactory<LogitsRow, SemanticRow>
-{
-    /// <inheritdoc/>
-    public override Action<LogitsRow, SemanticRow> GetMapping() => ScoringMappings.Semantic;
 }
