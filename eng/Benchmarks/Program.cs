@@ -20,6 +20,11 @@ public static class Program
             OnnxExportBenchmarks.EnsureSwinTiny();
             return;
         }
+        if (args is ["onnx-side-by-side", var size, var runs, .. var models] && models.Length > 0)
+        {
+            OnnxSideBySide.Run(size, int.Parse(runs, System.Globalization.CultureInfo.InvariantCulture), models);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
