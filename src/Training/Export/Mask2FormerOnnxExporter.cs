@@ -114,6 +114,7 @@ public static class Mask2FormerOnnxExporter
     {
         private readonly OnnxGraphBuilder _g = new();
         private readonly Dictionary<(int Level, int Features), string> _positions = new();
+        private readonly Dictionary<(string Reference, string Normalizer, int Heads, int Points), (string Scale, string Offset)> _samplingFrames = new();
         private const string Backbone = "model.pixel_level_module.encoder";
         private const string PixelDecoder = "model.pixel_level_module.decoder";
         private const string Transformer = "model.transformer_module";
@@ -479,20 +480,25 @@ public static class Mask2FormerOnnxExporter
             var levelCount = levels.Heights.Length;
             var headDim = valueDim / heads;
             var value = _g.Reshape(Gemm(values, prefix + ".value_proj"), _g.Concat(0, batch, _g.Ints(-1, heads, headDim)));
-            string projected;
+            string projectedWeight, projectedBias;
             using (var scope = NewDisposeScope())
             {
-                var weight = cat([W(prefix + ".sampling_offsets.weight"), W(prefix + ".attention_weights.weight")], 0);
-                var bias = cat([W(prefix + ".sampling_offsets.bias"), W(prefix + ".attention_weights.bias")], 0);
-                projected = _g.Gemm(queries, weight, bias, prefix + ".sampling_offsets_attention_weights");
+                var name = prefix + ".sampling_offsets_attention_weights";
+                projectedWeight = _g.Initializer(name + ".weight_t", cat([W(prefix + ".sampling_offsets.weight"), W(prefix + ".attention_weights.weight")], 0).t());
+                projectedBias = _g.Initializer(name + ".bias", cat([W(prefix + ".sampling_offsets.bias"), W(prefix + ".attention_weights.bias")], 0));
             }
+            // The projection yields the sampling grid directly: GridSample's coordinates are
+            // 2·(reference + offset / (w, h)) − 1 = offset · 2/(w, h) + (2·reference − 1), so the offset
+            // columns of the weights and bias are scaled by 2/(w, h) of their level and the (2·reference − 1)
+            // rows enter as the Gemm's C. This spares four passes over [N, Q, heads, levels, points, 2]
+            // tensors whose 6-D broadcasts ONNX Runtime runs slowly (≈20 ms each at 800×1216).
             var samples = heads * levelCount * points;
-            var split = _g.OpN("Split", [projected, _g.Ints(2 * samples, samples)], 2, Attr("axis", 1L));
-            var offsets = _g.Reshape(split[0], _g.Concat(0, batch, _g.Ints(-1, heads, levelCount, points, 2)));
+            var (scale, frame) = SamplingFrame(reference, levels, batch, heads, points);
+            var gridAndLogits = _g.Op("Gemm", [queries, _g.Mul(projectedWeight, scale), _g.Add(frame, _g.Mul(projectedBias, scale))]);
+            var split = _g.OpN("Split", [gridAndLogits, _g.Ints(2 * samples, samples)], 2, Attr("axis", 1L));
+            var grids = _g.Reshape(split[0], _g.Concat(0, batch, _g.Ints(-1, heads, levelCount, points, 2)));
             var weightsNode = _g.Softmax(_g.Reshape(split[1], _g.Concat(0, batch, _g.Ints(-1, heads, levelCount * points))));
-            var count = _g.Dim(offsets, 1);
-            var locations = _g.Add(reference, _g.Div(offsets, levels.Normalizer));
-            var grids = _g.Sub(_g.Mul(locations, _g.Scalar(2f)), _g.Scalar(1f));
+            var count = _g.Dim(grids, 1);
             var attention = _g.Reshape(_g.Transpose(_g.Reshape(weightsNode, _g.Concat(0, batch, _g.Ints(-1, heads, levelCount, points))), 0, 2, 3, 4, 1),
                 _g.Concat(0, _g.Ints(-1, levelCount, points), count));
             var perLevel = levelCount == 1 ? [value] : _g.OpN("Split", [value, levels.Sizes], levelCount, Attr("axis", 1L));
@@ -509,6 +515,28 @@ public static class Mask2FormerOnnxExporter
             }
             var output = _g.Transpose(_g.Reshape(accumulated!, _g.Concat(0, _g.Ints(-1, valueDim), count)), 0, 2, 1);
             return Gemm(_g.Reshape(output, -1, valueDim), prefix + ".output_proj");
+        }
+
+        /// <summary>
+        /// The per-column scale [3·samples] (2/w or 2/h of the column's level for offset columns, 1 for
+        /// attention columns) and the per-row frame [N·Q, 3·samples] (2·reference − 1 for offset
+        /// columns, 0 for attention columns) of <see cref="MultiscaleDeformableAttention"/>'s projection;
+        /// emitted once per reference and level set and shared by every layer that uses them.
+        /// </summary>
+        private (string Scale, string Frame) SamplingFrame(string reference, DeformableLevels levels, string batch, int heads, int points)
+        {
+            var key = (reference, levels.Normalizer, heads, points);
+            if (_samplingFrames.TryGetValue(key, out var cached)) return cached;
+            var levelCount = levels.Heights.Length;
+            var samples = heads * levelCount * points;
+            var sampleShape = _g.Ints(1, 1, heads, levelCount, points, 2);
+            var offsetScale = _g.Reshape(_g.Op("Expand", [_g.Div(_g.Scalar(2f), levels.Normalizer), sampleShape]), 2 * samples);
+            var scale = _g.Concat(0, offsetScale, _g.Floats(Enumerable.Repeat(1f, samples).ToArray(), samples));
+            var centred = _g.Sub(_g.Mul(reference, _g.Scalar(2f)), _g.Scalar(1f));
+            var rows = _g.Reshape(_g.Op("Expand", [centred, _g.Concat(0, batch, _g.Ints(1, heads, levelCount, points, 2))]), -1, 2 * samples);
+            var zeros = _g.Op("Expand", [_g.Floats([0f], 1, 1), _g.Concat(0, _g.Dim(rows, 0), _g.Ints(samples))]);
+            var frame = _g.Concat(1, rows, zeros);
+            return _samplingFrames[key] = (scale, frame);
         }
 
         // ---------------- Transformer decoder ----------------
