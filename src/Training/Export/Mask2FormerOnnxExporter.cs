@@ -48,6 +48,9 @@ public static class Mask2FormerOnnxExporter
         ArgumentNullException.ThrowIfNull(options);
         if (options.FixedHeight is < 1 || options.FixedWidth is < 1 || (options.FixedHeight is null) != (options.FixedWidth is null))
             throw new ArgumentException("FixedHeight and FixedWidth must both be set (positive) or both be null.", nameof(options));
+        if (!Enum.IsDefined(options.Quantization))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Quantization,
+                $"Quantization {(int)options.Quantization} is not supported: use {nameof(OnnxQuantization.None)} (float32) or {nameof(OnnxQuantization.DynamicInt8)}.");
         var config = model.Config;
         var labels = Labels(config, options);
 
@@ -58,6 +61,7 @@ public static class Mask2FormerOnnxExporter
         var graph = emitter.Run();
         var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
+        if (options.Quantization == OnnxQuantization.DynamicInt8) OnnxDynamicQuantizer.Quantize(proto);
         report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0);
         return proto;
     }
@@ -90,6 +94,7 @@ public static class Mask2FormerOnnxExporter
         yield return new("m2f.object_mask_threshold", options.ObjectMaskThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.overlap_threshold", options.OverlapThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.num_queries", config.NumQueries.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (options.Quantization == OnnxQuantization.DynamicInt8) yield return new("m2f.quantization", "dynamic-int8");
     }
 
     /// <summary>
