@@ -44,15 +44,15 @@ public class OnnxExportBenchmarks
         PeakMemory.Reset();
     }
 
-    /// <summary>Exports the random-weight Swin-T model once into the data cache (also <c>-- export-swin-t</c>, for profiling).</summary>
-    public static string EnsureSwinTiny()
+    /// <summary>Exports the random-weight Swin-T model once into the data cache (also <c>-- export-swin-t [int8]</c>, for profiling).</summary>
+    public static string EnsureSwinTiny(OnnxQuantization quantization = OnnxQuantization.None)
     {
-        var path = Path.Combine(RepoPaths.DataCache, "swin-t-133.onnx");
+        var path = Path.Combine(RepoPaths.DataCache, quantization == OnnxQuantization.None ? "swin-t-133.onnx" : "swin-t-133-int8.onnx");
         if (File.Exists(path)) return path;
         Directory.CreateDirectory(RepoPaths.DataCache);
         using var network = new Mask2FormerForUniversalSegmentation(Presets.SwinTiny(numLabels: 133));
         network.eval();
-        var report = Mask2FormerOnnxExporter.Export(network, path);
+        var report = Mask2FormerOnnxExporter.Export(network, path, new OnnxExportOptions { Quantization = quantization });
         Console.WriteLine($"// exported Swin-T to {path}: {report.Nodes} nodes, {report.Bytes / 1e6:F0} MB");
         return path;
     }

@@ -15,9 +15,14 @@ public static class Program
             ScoringBenchmarks.MemoryOverTwoThousandImages();
             return;
         }
-        if (args is ["export-swin-t"])
+        if (args is ["export-swin-t"] or ["export-swin-t", "int8"])
         {
-            OnnxExportBenchmarks.EnsureSwinTiny();
+            OnnxExportBenchmarks.EnsureSwinTiny(args.Length > 1 ? Microsoft.ML.Mask2Former.Training.Export.OnnxQuantization.DynamicInt8 : Microsoft.ML.Mask2Former.Training.Export.OnnxQuantization.None);
+            return;
+        }
+        if (args is ["onnx-side-by-side", var size, var runs, .. var models] && models.Length > 0)
+        {
+            OnnxSideBySide.Run(size, int.Parse(runs, System.Globalization.CultureInfo.InvariantCulture), models);
             return;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -185,7 +185,6 @@ public sealed class Mask2FormerPredictor : IDisposable
     private static SessionOptions SessionOptionsFor(int? gpu, SegmentationOptions options)
     {
         var o = gpu is { } device ? SessionOptions.MakeSessionOptionWithCudaProvider(device) : new SessionOptions();
-        if (options.IntraOpNumThreads is { } n) o.IntraOpNumThreads = n;
-        return o;
+        return OnnxSessionSettings.Apply(o, options.IntraOpNumThreads);
     }
 }

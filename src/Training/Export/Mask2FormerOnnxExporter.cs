@@ -48,6 +48,9 @@ public static class Mask2FormerOnnxExporter
         ArgumentNullException.ThrowIfNull(options);
         if (options.FixedHeight is < 1 || options.FixedWidth is < 1 || (options.FixedHeight is null) != (options.FixedWidth is null))
             throw new ArgumentException("FixedHeight and FixedWidth must both be set (positive) or both be null.", nameof(options));
+        if (!Enum.IsDefined(options.Quantization))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Quantization,
+                $"Quantization {(int)options.Quantization} is not supported: use {nameof(OnnxQuantization.None)} (float32) or {nameof(OnnxQuantization.DynamicInt8)}.");
         var config = model.Config;
         var labels = Labels(config, options);
 
@@ -58,6 +61,7 @@ public static class Mask2FormerOnnxExporter
         var graph = emitter.Run();
         var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
+        if (options.Quantization == OnnxQuantization.DynamicInt8) OnnxDynamicQuantizer.Quantize(proto);
         report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0);
         return proto;
     }
@@ -90,6 +94,24 @@ public static class Mask2FormerOnnxExporter
         yield return new("m2f.object_mask_threshold", options.ObjectMaskThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.overlap_threshold", options.OverlapThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.num_queries", config.NumQueries.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (options.Quantization == OnnxQuantization.DynamicInt8) yield return new("m2f.quantization", "dynamic-int8");
+    }
+
+    /// <summary>
+    /// The levels a multi-scale deformable attention samples: each level's height and width (1-D
+    /// int64 [1] values), their token counts concatenated (<see cref="Sizes"/>, for Split) and the
+    /// (width, height) normaliser of the offsets [1, 1, 1, levels, 1, 2].
+    /// </summary>
+    private sealed record DeformableLevels(string[] Heights, string[] Widths, string Sizes, string Normalizer)
+    {
+        /// <summary>Emits the sizes and normaliser for levels of the given heights and widths.</summary>
+        public static DeformableLevels Emit(OnnxGraphBuilder g, string[] heights, string[] widths)
+        {
+            var counts = heights.Select((h, i) => g.Op("Mul", [h, widths[i]])).ToArray();
+            var wh = heights.SelectMany((h, i) => new[] { widths[i], h }).ToArray();
+            var normalizer = g.Reshape(g.Cast(g.Concat(0, wh), DataType.Float), 1, 1, 1, heights.Length, 1, 2);
+            return new DeformableLevels(heights, widths, g.Concat(0, counts), normalizer);
+        }
     }
 
     /// <summary>Walks the network and emits its nodes.</summary>
@@ -97,6 +119,7 @@ public static class Mask2FormerOnnxExporter
     {
         private readonly OnnxGraphBuilder _g = new();
         private readonly Dictionary<(int Level, int Features), string> _positions = new();
+        private readonly Dictionary<(string Reference, string Normalizer, int Heads, int Points), (string Scale, string Offset)> _samplingFrames = new();
         private const string Backbone = "model.pixel_level_module.encoder";
         private const string PixelDecoder = "model.pixel_level_module.decoder";
         private const string Transformer = "model.transformer_module";
@@ -105,6 +128,9 @@ public static class Mask2FormerOnnxExporter
             weights.TryGetValue(name, out var t) ? t : throw new InvalidOperationException($"the network has no weight '{name}' (is the configuration consistent with the weights?)");
 
         private string Linear(string x, string prefix, bool bias = true) => _g.Linear(x, W(prefix + ".weight"), bias ? W(prefix + ".bias") : null, prefix);
+
+        /// <summary><see cref="Linear"/> for 2-D rows, as one Gemm.</summary>
+        private string Gemm(string rows, string prefix) => _g.Gemm(rows, W(prefix + ".weight"), W(prefix + ".bias"), prefix);
 
         private string LayerNorm(string x, string prefix, double eps = 1e-5) => _g.LayerNorm(x, W(prefix + ".weight"), W(prefix + ".bias"), eps, prefix);
 
@@ -198,10 +224,17 @@ public static class Mask2FormerOnnxExporter
             // Window attention with the relative position bias (a constant) and, when shifted, the region mask.
             var attention = prefix + ".attention.self";
             string Heads(string t) => _g.Reshape(t, -1, n, heads, headDim);
-            var q = _g.Transpose(Heads(Linear(windows, attention + ".query", swin.QkvBias)), 0, 2, 1, 3);
+            string q;
+            using (var scope = NewDisposeScope())
+            {
+                // The 1/√d of the scores folded into the query projection: one pass over the scores less.
+                var scale = 1.0 / Math.Sqrt(headDim);
+                q = _g.Linear(windows, W(attention + ".query.weight") * scale, swin.QkvBias ? W(attention + ".query.bias") * scale : null, attention + ".query_scaled");
+            }
+            q = _g.Transpose(Heads(q), 0, 2, 1, 3);
             var k = _g.Transpose(Heads(Linear(windows, attention + ".key", swin.QkvBias)), 0, 2, 3, 1);
             var v = _g.Transpose(Heads(Linear(windows, attention + ".value", swin.QkvBias)), 0, 2, 1, 3);
-            var scores = _g.Div(_g.MatMul(q, k), _g.Scalar((float)Math.Sqrt(headDim)));
+            var scores = _g.MatMul(q, k);
             using (var scope = NewDisposeScope())
             {
                 var table = W(attention + ".relative_position_bias_table");
@@ -245,7 +278,7 @@ public static class Mask2FormerOnnxExporter
             return x;
         }
 
-        /// <summary>The shifted-window mask [windows, n, n] (0 or −100) for a padded map of the given size, computed in the graph.</summary>
+        /// <summary>The shifted-window mask [windows, n, n] (0 or −10⁴) for a padded map of the given size, computed in the graph.</summary>
         private string ShiftMask(string paddedHeight, string paddedWidth, string rows, string cols, int window, int shift)
         {
             string Regions(string size)
@@ -264,7 +297,10 @@ public static class Mask2FormerOnnxExporter
             windows = _g.Reshape(_g.Transpose(windows, 0, 2, 1, 3), -1, window * window);
             var difference = _g.Sub(_g.Unsqueeze(windows, 1), _g.Unsqueeze(windows, 2));
             var different = _g.Op("Not", [_g.Op("Equal", [difference, _g.Scalar(0f)])]);
-            return _g.Op("Where", [different, _g.Scalar(-100f), _g.Scalar(0f)]);
+            // The reference masks with −100, whose softmax weights (e^−100) are denormal floats: the
+            // MatMuls that read them run 4–8× slower unless the session flushes denormals, which ML.NET's
+            // ApplyOnnxModel cannot ask for. −10⁴ gives exact zeros instead (a difference below 10⁻⁴³).
+            return _g.Op("Where", [different, _g.Scalar(-1e4f), _g.Scalar(0f)]);
         }
 
         private string PatchMerging(string x, string prefix)
@@ -322,7 +358,6 @@ public static class Mask2FormerOnnxExporter
             var positions = new string[Levels];
             var heights = new string[Levels];
             var widths = new string[Levels];
-            var counts = new string[Levels];
             using (var scope = NewDisposeScope())
             {
                 var levelEmbed = W($"{PixelDecoder}.level_embed");
@@ -332,21 +367,22 @@ public static class Mask2FormerOnnxExporter
                     var projected = GroupNorm(Conv(x, $"{PixelDecoder}.input_projections.{level}.0"), $"{PixelDecoder}.input_projections.{level}.1");
                     heights[level] = _g.Dim(projected, 2);
                     widths[level] = _g.Dim(projected, 3);
-                    counts[level] = _g.Op("Mul", [heights[level], widths[level]]);
                     embeds[level] = _g.Transpose(_g.Reshape(projected, 0, dim, -1), 0, 2, 1);
                     var embed = _g.Initializer($"{PixelDecoder}.level_embed.{level}", levelEmbed[level].view(1, 1, -1));
                     positions[level] = _g.Add(Position(heights[level], widths[level], dim / 2, level), embed);
                 }
             }
-            var hidden = _g.Concat(1, embeds);
-            var position = _g.Concat(1, positions);
-            var sizes = _g.Concat(0, counts);
+            var levels = DeformableLevels.Emit(_g, heights, widths);
+            var tokens = _g.Concat(1, embeds);
+            var batch = _g.Dim(tokens, 0);
+            // The encoder works on [N·S, C] rows, so that every projection is one Gemm with its bias inside.
+            var hidden = _g.Reshape(tokens, -1, dim);
+            var position = _g.Reshape(_g.Op("Expand", [_g.Concat(1, positions), _g.Concat(0, batch, _g.Ints(1, 1))]), -1, dim);
             var reference = ReferencePoints(heights, widths);
-            var normalizer = _g.Reshape(_g.Cast(_g.Concat(0, widths[0], heights[0], widths[1], heights[1], widths[2], heights[2]), DataType.Float), 1, 1, 1, Levels, 1, 2);
             for (var layer = 0; layer < config.EncoderLayers; layer++)
-                hidden = EncoderLayer(hidden, position, reference, normalizer, sizes, heights, widths, $"{PixelDecoder}.encoder.layers.{layer}");
+                hidden = EncoderLayer(hidden, position, reference, levels, batch, $"{PixelDecoder}.encoder.layers.{layer}");
 
-            var parts = _g.OpN("Split", [hidden, sizes], Levels, Attr("axis", 1L));
+            var parts = _g.OpN("Split", [_g.Reshape(hidden, _g.Concat(0, batch, _g.Ints(-1, dim))), levels.Sizes], Levels, Attr("axis", 1L));
             var outputs = new string[Levels];
             for (var level = 0; level < Levels; level++)
                 outputs[level] = _g.Reshape(_g.Transpose(parts[level], 0, 2, 1), _g.Concat(0, _g.Ints(0, dim), heights[level], widths[level]));
@@ -415,39 +451,97 @@ public static class Mask2FormerOnnxExporter
             return _g.Reshape(_g.Concat(0, perLevel), 1, -1, 1, 1, 1, 2);
         }
 
-        private string EncoderLayer(string hidden, string position, string reference, string normalizer, string sizes, string[] heights, string[] widths, string prefix)
+        /// <summary>One deformable encoder layer over [N·S, C] rows (post-norm, as the module).</summary>
+        private string EncoderLayer(string hidden, string position, string reference, DeformableLevels levels, string batch, string prefix)
         {
-            const int Levels = Mask2FormerConfig.FeatureLevels;
-            const int Points = Mask2FormerConfig.DeformablePoints;
             var dim = config.FeatureSize;
-            var heads = config.NumAttentionHeads;
-            var headDim = dim / heads;
-            var attn = prefix + ".self_attn";
-            var queries = _g.Add(hidden, position);
-            var value = _g.Reshape(Linear(hidden, attn + ".value_proj"), 0, 0, heads, headDim);
-            var offsets = _g.Reshape(Linear(queries, attn + ".sampling_offsets"), 0, 0, heads, Levels, Points, 2);
-            var weightsNode = _g.Softmax(_g.Reshape(Linear(queries, attn + ".attention_weights"), 0, 0, heads, Levels * Points));
-            var locations = _g.Add(reference, _g.Div(offsets, normalizer));
-            var grids = _g.Sub(_g.Mul(locations, _g.Scalar(2f)), _g.Scalar(1f));
-            var attention = _g.Reshape(_g.Transpose(_g.Reshape(weightsNode, 0, 0, heads, Levels, Points), 0, 2, 3, 4, 1),
-                _g.Concat(0, _g.Ints(-1, Levels, Points), _g.Dim(hidden, 1)));
-            var values = _g.OpN("Split", [value, sizes], Levels, Attr("axis", 1L));
-            string? accumulated = null;
-            for (var level = 0; level < Levels; level++)
+            var attended = MultiscaleDeformableAttention(_g.Add(hidden, position), hidden, batch, reference, levels, prefix + ".self_attn",
+                config.NumAttentionHeads, Mask2FormerConfig.DeformablePoints, dim);
+            hidden = LayerNorm(_g.Add(hidden, attended), prefix + ".self_attn_layer_norm");
+            var ffn = Gemm(_g.Relu(Gemm(hidden, prefix + ".fc1")), prefix + ".fc2");
+            return LayerNorm(_g.Add(hidden, ffn), prefix + ".final_layer_norm");
+        }
+
+        /// <summary>
+        /// Multi-scale deformable attention, the module <see cref="Modeling.PixelDecoder.MultiscaleDeformableAttention"/>
+        /// whose weights are under <paramref name="prefix"/> (<c>value_proj</c>, <c>sampling_offsets</c>,
+        /// <c>attention_weights</c>, <c>output_proj</c>). <paramref name="queries"/> [N·Q, C] rows (position
+        /// already added) sample <paramref name="values"/> [N·S, C] rows, the levels of
+        /// <paramref name="levels"/> flattened one after another (any number of levels: 3 in the pixel
+        /// decoder, 1 or 3 in ViT-Adapter's injector and extractor); <paramref name="batch"/> is N as a 1-D
+        /// int64 [1]; <paramref name="reference"/> holds normalised (x, y) reference points broadcastable to
+        /// [N, Q, heads, levels, points, 2] (one point per query: [1 or N, Q, 1, 1, 1, 2]; one per level:
+        /// [N, Q, 1, levels, 1, 2]). <paramref name="valueDim"/> is value_proj's width (C, or ViT-Adapter's
+        /// deform_ratio·C). Returns [N·Q, C] rows.
+        /// </summary>
+        /// <remarks>
+        /// The offset and attention-weight projections read the same queries, so they run as one Gemm;
+        /// sampling is one GridSample per level over [N·heads, d, h, w] (queries along the grid's width, so
+        /// neighbouring queries read neighbouring places), weighted by the softmaxed attention.
+        /// </remarks>
+        private string MultiscaleDeformableAttention(string queries, string values, string batch, string reference, DeformableLevels levels,
+            string prefix, int heads, int points, int valueDim)
+        {
+            var levelCount = levels.Heights.Length;
+            var headDim = valueDim / heads;
+            var value = _g.Reshape(Gemm(values, prefix + ".value_proj"), _g.Concat(0, batch, _g.Ints(-1, heads, headDim)));
+            string projectedWeight, projectedBias;
+            using (var scope = NewDisposeScope())
             {
-                var levelValue = _g.Reshape(_g.Transpose(values[level], 0, 2, 3, 1), _g.Concat(0, _g.Ints(-1, headDim), heights[level], widths[level]));
+                var name = prefix + ".sampling_offsets_attention_weights";
+                projectedWeight = _g.Initializer(name + ".weight_t", cat([W(prefix + ".sampling_offsets.weight"), W(prefix + ".attention_weights.weight")], 0).t());
+                projectedBias = _g.Initializer(name + ".bias", cat([W(prefix + ".sampling_offsets.bias"), W(prefix + ".attention_weights.bias")], 0));
+            }
+            // The projection yields the sampling grid directly: GridSample's coordinates are
+            // 2·(reference + offset / (w, h)) − 1 = offset · 2/(w, h) + (2·reference − 1), so the offset
+            // columns of the weights and bias are scaled by 2/(w, h) of their level and the (2·reference − 1)
+            // rows enter as the Gemm's C. This spares four passes over [N, Q, heads, levels, points, 2]
+            // tensors whose 6-D broadcasts ONNX Runtime runs slowly (≈20 ms each at 800×1216).
+            var samples = heads * levelCount * points;
+            var (scale, frame) = SamplingFrame(reference, levels, batch, heads, points);
+            var gridAndLogits = _g.Op("Gemm", [queries, _g.Mul(projectedWeight, scale), _g.Add(frame, _g.Mul(projectedBias, scale))]);
+            var split = _g.OpN("Split", [gridAndLogits, _g.Ints(2 * samples, samples)], 2, Attr("axis", 1L));
+            var grids = _g.Reshape(split[0], _g.Concat(0, batch, _g.Ints(-1, heads, levelCount, points, 2)));
+            var weightsNode = _g.Softmax(_g.Reshape(split[1], _g.Concat(0, batch, _g.Ints(-1, heads, levelCount * points))));
+            var count = _g.Dim(grids, 1);
+            var attention = _g.Reshape(_g.Transpose(_g.Reshape(weightsNode, _g.Concat(0, batch, _g.Ints(-1, heads, levelCount, points))), 0, 2, 3, 4, 1),
+                _g.Concat(0, _g.Ints(-1, levelCount, points), count));
+            var perLevel = levelCount == 1 ? [value] : _g.OpN("Split", [value, levels.Sizes], levelCount, Attr("axis", 1L));
+            string? accumulated = null;
+            for (var level = 0; level < levelCount; level++)
+            {
+                var levelValue = _g.Reshape(_g.Transpose(perLevel[level], 0, 2, 3, 1), _g.Concat(0, _g.Ints(-1, headDim), levels.Heights[level], levels.Widths[level]));
                 var grid = _g.Op("Gather", [grids, _g.IntScalar(level)], Attr("axis", 3L));
-                grid = _g.Reshape(_g.Transpose(grid, 0, 2, 3, 1, 4), _g.Concat(0, _g.Ints(-1, Points), _g.Dim(hidden, 1), _g.Ints(2)));
+                grid = _g.Reshape(_g.Transpose(grid, 0, 2, 3, 1, 4), _g.Concat(0, _g.Ints(-1, points), count, _g.Ints(2)));
                 var sampled = _g.Op("GridSample", [levelValue, grid], Attr("mode", "bilinear"), Attr("padding_mode", "zeros"), Attr("align_corners", 0L));
                 var levelAttention = _g.Unsqueeze(_g.Op("Gather", [attention, _g.IntScalar(level)], Attr("axis", 1L)), 1);
                 var contribution = _g.Op("ReduceSum", [_g.Mul(sampled, levelAttention), _g.Ints(2)], Attr("keepdims", 0L));
                 accumulated = accumulated is null ? contribution : _g.Add(accumulated, contribution);
             }
-            var output = _g.Transpose(_g.Reshape(accumulated!, _g.Concat(0, _g.Ints(-1, dim), _g.Dim(hidden, 1))), 0, 2, 1);
-            var attended = Linear(output, attn + ".output_proj");
-            hidden = LayerNorm(_g.Add(hidden, attended), prefix + ".self_attn_layer_norm");
-            var ffn = Linear(_g.Relu(Linear(hidden, prefix + ".fc1")), prefix + ".fc2");
-            return LayerNorm(_g.Add(hidden, ffn), prefix + ".final_layer_norm");
+            var output = _g.Transpose(_g.Reshape(accumulated!, _g.Concat(0, _g.Ints(-1, valueDim), count)), 0, 2, 1);
+            return Gemm(_g.Reshape(output, -1, valueDim), prefix + ".output_proj");
+        }
+
+        /// <summary>
+        /// The per-column scale [3·samples] (2/w or 2/h of the column's level for offset columns, 1 for
+        /// attention columns) and the per-row frame [N·Q, 3·samples] (2·reference − 1 for offset
+        /// columns, 0 for attention columns) of <see cref="MultiscaleDeformableAttention"/>'s projection;
+        /// emitted once per reference and level set and shared by every layer that uses them.
+        /// </summary>
+        private (string Scale, string Frame) SamplingFrame(string reference, DeformableLevels levels, string batch, int heads, int points)
+        {
+            var key = (reference, levels.Normalizer, heads, points);
+            if (_samplingFrames.TryGetValue(key, out var cached)) return cached;
+            var levelCount = levels.Heights.Length;
+            var samples = heads * levelCount * points;
+            var sampleShape = _g.Ints(1, 1, heads, levelCount, points, 2);
+            var offsetScale = _g.Reshape(_g.Op("Expand", [_g.Div(_g.Scalar(2f), levels.Normalizer), sampleShape]), 2 * samples);
+            var scale = _g.Concat(0, offsetScale, _g.Floats(Enumerable.Repeat(1f, samples).ToArray(), samples));
+            var centred = _g.Sub(_g.Mul(reference, _g.Scalar(2f)), _g.Scalar(1f));
+            var rows = _g.Reshape(_g.Op("Expand", [centred, _g.Concat(0, batch, _g.Ints(1, heads, levelCount, points, 2))]), -1, 2 * samples);
+            var zeros = _g.Op("Expand", [_g.Floats([0f], 1, 1), _g.Concat(0, _g.Dim(rows, 0), _g.Ints(samples))]);
+            var frame = _g.Concat(1, rows, zeros);
+            return _samplingFrames[key] = (scale, frame);
         }
 
         // ---------------- Transformer decoder ----------------
@@ -478,38 +572,50 @@ public static class Mask2FormerOnnxExporter
                 _g.Concat(0, batch, _g.Ints(config.NumQueries, dim))]);
 
             var decoder = $"{Transformer}.decoder";
+            // Bilinear resizing mixes pixels with the same weights in every channel, so resizing the
+            // mask features to a level's size and then taking the product with the mask embeddings
+            // equals resizing the full-size mask logits: the intermediate layers' attention masks
+            // need only [Q, h·w] products at their level's size, not [Q, H/4·W/4] ones.
+            var levelFeatures = sizes.Select(size => _g.Reshape(
+                _g.ResizeBilinear(maskFeatures, _g.Concat(0, batch, _g.Ints(config.MaskFeatureSize), size.Height, size.Width)), 0, config.MaskFeatureSize, -1)).ToArray();
             var normed = LayerNorm(queryFeatures, decoder + ".layernorm");
             var layers = config.TransformerDecoderLayers;
-            var (maskLogits, attend) = MaskPredictor(normed, maskFeatures, sizes[0], needAttend: layers > 0);
+            var embedded = MaskEmbeddings(normed);
             var hidden = queryFeatures;
             for (var i = 0; i < layers; i++)
             {
                 var level = i % Levels;
-                hidden = DecoderLayer(hidden, queryPosition, memories[level], memoryPositions[level], attend!, $"{decoder}.layers.{i}");
+                hidden = DecoderLayer(hidden, queryPosition, memories[level], memoryPositions[level], AttentionMask(embedded, levelFeatures[level]), $"{decoder}.layers.{i}");
                 normed = LayerNorm(hidden, decoder + ".layernorm");
-                (maskLogits, attend) = MaskPredictor(normed, maskFeatures, sizes[(i + 1) % Levels], needAttend: i < layers - 1);
+                embedded = MaskEmbeddings(normed);
             }
+            var fullSize = _g.Reshape(maskFeatures, 0, config.MaskFeatureSize, -1);
+            var maskLogits = _g.Reshape(_g.MatMul(embedded, fullSize), _g.Concat(0, _g.Ints(0, 0), _g.Dim(maskFeatures, 2), _g.Dim(maskFeatures, 3)));
             var classes = Linear(normed, "class_predictor");
             return (classes, maskLogits);
         }
 
-        private (string Logits, string? Attend) MaskPredictor(string queries, string pixelEmbeddings, (string Height, string Width) target, bool needAttend)
+        /// <summary>The mask embedder's MLP over the normalised queries [N, Q, C] → [N, Q, mask features].</summary>
+        private string MaskEmbeddings(string queries)
         {
             var prefix = $"{Transformer}.decoder.mask_predictor.mask_embedder";
             var e = _g.Relu(Linear(queries, prefix + ".0.0"));
             e = _g.Relu(Linear(e, prefix + ".1.0"));
-            e = Linear(e, prefix + ".2.0");
-            var flat = _g.Reshape(pixelEmbeddings, 0, config.MaskFeatureSize, -1);
-            var logits = _g.Reshape(_g.MatMul(e, flat), _g.Concat(0, _g.Ints(0, 0), _g.Dim(pixelEmbeddings, 2), _g.Dim(pixelEmbeddings, 3)));
-            if (!needAttend) return (logits, null);
-            var resized = _g.ResizeBilinear(logits, _g.Concat(0, _g.Dim(logits, 0), _g.Ints(config.NumQueries), target.Height, target.Width));
-            var masked = _g.Op("Less", [_g.Op("Sigmoid", [resized]), _g.Scalar(0.5f)]);
-            masked = _g.Reshape(masked, 0, 0, -1);
-            var open = _g.Op("Not", [masked]);
+            return Linear(e, prefix + ".2.0");
+        }
+
+        /// <summary>
+        /// The masked attention's mask [N, 1, Q, h·w] (true = attend) from the mask embeddings and the
+        /// mask features resized to the attended level [N, mask features, h·w].
+        /// </summary>
+        private string AttentionMask(string embedded, string levelFeatures)
+        {
+            var logits = _g.MatMul(embedded, levelFeatures);
+            var open = _g.Op("Not", [_g.Op("Less", [_g.Op("Sigmoid", [logits]), _g.Scalar(0.5f)])]);
             // A query masked everywhere attends everywhere instead.
             var openCount = _g.Op("ReduceSum", [_g.Cast(open, DataType.Float), _g.Ints(-1)], Attr("keepdims", 1L));
             var full = _g.Op("Equal", [openCount, _g.Scalar(0f)]);
-            return (logits, _g.Unsqueeze(_g.Op("Or", [open, full]), 1));
+            return _g.Unsqueeze(_g.Op("Or", [open, full]), 1);
         }
 
         private string DecoderLayer(string hidden, string queryPosition, string memory, string memoryPosition, string attend, string prefix)

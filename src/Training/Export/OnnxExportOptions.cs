@@ -31,6 +31,31 @@ public sealed class OnnxExportOptions
 
     /// <summary>Panoptic post-processing default: minimum visible fraction of a query's mask (0.8, detectron2's).</summary>
     public double OverlapThreshold { get; set; } = 0.8;
+
+    /// <summary>
+    /// How the weights are stored: <see cref="OnnxQuantization.None"/> (default, float32) or
+    /// <see cref="OnnxQuantization.DynamicInt8"/>. Other values are refused.
+    /// </summary>
+    public OnnxQuantization Quantization { get; set; } = OnnxQuantization.None;
+}
+
+/// <summary>The weight quantisation an export applies (<see cref="OnnxExportOptions.Quantization"/>).</summary>
+public enum OnnxQuantization
+{
+    /// <summary>float32 weights and arithmetic: logits within 1e-4 of the TorchSharp forward.</summary>
+    None = 0,
+
+    /// <summary>
+    /// Dynamic int8 (<c>m2f export --quantize int8</c>): the weights of the matrix products (Swin's and
+    /// the decoders' linear layers) stored as int8 per output column, activations quantised to uint8
+    /// at run time by ONNX Runtime's <c>com.microsoft.DynamicQuantizeMatMul</c>. Convolutions, attention
+    /// products, the deformable sampling offsets and the output layers (class predictor, mask
+    /// embedder) stay float32. The file is about 3.5× smaller; logits move by up to a few tenths
+    /// (see the README for speed and PQ). Needs ONNX Runtime's CPU contrib operators (any
+    /// Microsoft.ML.OnnxRuntime package). On x86 CPUs without VNNI, MLAS' u8s8 kernel can saturate
+    /// intermediate sums, as ONNX Runtime's own quantiser documents.
+    /// </summary>
+    DynamicInt8 = 1,
 }
 
 /// <summary>What an export wrote.</summary>

@@ -172,6 +172,17 @@ internal sealed class OnnxGraphBuilder
         return bias is null ? y : Add(y, Initializer(name + ".bias", bias));
     }
 
+    /// <summary>
+    /// <c>x · Wᵀ + b</c> for a 2-D <paramref name="x"/> [rows, in] as one Gemm: the bias is added
+    /// inside the GEMM (ONNX Runtime fuses a following Relu too), where a MatMul over a rank-3
+    /// tensor costs a separate pass over the output for its Add.
+    /// </summary>
+    public string Gemm(string x, Tensor weight, Tensor bias, string name)
+    {
+        using var scope = NewDisposeScope();
+        return Op("Gemm", [x, Initializer(name + ".weight_t", weight.t()), Initializer(name + ".bias", bias)]);
+    }
+
     /// <summary>Layer normalisation over the last axis.</summary>
     public string LayerNorm(string x, Tensor weight, Tensor bias, double eps, string name) =>
         Op("LayerNormalization", [x, Initializer(name + ".weight", weight), Initializer(name + ".bias", bias)], Attr("axis", -1L), Attr("epsilon", (float)eps));

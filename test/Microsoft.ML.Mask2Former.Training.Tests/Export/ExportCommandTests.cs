@@ -36,6 +36,8 @@ public sealed class ExportCommandTests
     [TestMethod]
     [DataRow("--fixed", "96by160", "HEIGHTxWIDTH")]
     [DataRow("--opset", "13", "opset 13")]
+    [DataRow("--quantize", "int4", "--quantize 'int4' is not supported")]
+    [DataRow("--quantize", "uint8", "the one quantisation is 'int8'")]
     public void BadArgumentsExitWithTwo(string option, string value, string message)
     {
         var folder = ModelFolder();
@@ -43,6 +45,18 @@ public sealed class ExportCommandTests
         Assert.AreEqual(2, code);
         StringAssert.Contains(stderr, message);
         Assert.IsFalse(File.Exists(Path.Combine(folder, "x.onnx")));
+    }
+
+    [TestMethod]
+    public void QuantizeInt8WritesADynamicInt8Model()
+    {
+        var folder = ModelFolder();
+        var output = Path.Combine(folder, "int8.onnx");
+        var (code, stdout, stderr) = Run("export", "--model", folder, "--out", output, "--fixed", "96x160", "--quantize", "int8");
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "dynamic int8");
+        using var session = new InferenceSession(output);
+        Assert.AreEqual("dynamic-int8", session.ModelMetadata.CustomMetadataMap["m2f.quantization"]);
     }
 
     [TestMethod]
