@@ -1,19 +1,14 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Distributed;
-using Microsoft.ML.Mask2Former.Training.Runtime;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Optimization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
@@ -34,10 +29,6 @@ namespace Microsoft.ML.Mask2Former.Training;
 public sealed class Mask2FormerTrainer
 {
     private const string LabelsFile = Mask2FormerConfig.LabelsFileName;
-
-    // Salts that keep the per-image point generators and the per-rank dropout seeds apart from the augmentation's stream seeds.
-    private const int PointSeedSalt = 0x3C6EF372;
-    private const int DropSeedSalt = 0x1F83D9AB;
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
@@ -203,9 +194,7 @@ public sealed class Mask2FormerTrainer
             Directory.CreateDirectory(output);
             TrainingCheckpoint.RemoveInterruptedWrites(output, [TrainingCheckpoint.ConfigFile, TrainingCheckpoint.ModelFile, LabelsFile]);
         }
-        using var log = output is null || !root ? null : new StreamWriter(Path.Combine(output, "log.jsonl"), append: true, new System.Text.UTF8Encoding(false));
-        var warnings = new List<string>();
-        var pendingWarnings = new ConcurrentQueue<string>(trainingSet.Warnings.Concat(_initialWarnings));
+        using var log = new TrainingRunLog(root ? output : null, trainingSet.Warnings.Concat(_initialWarnings), o.Warning);
         _initialWarnings.Clear();
 
         var points = o.NumPoints ?? config.TrainNumPoints;
@@ -236,11 +225,10 @@ public sealed class Mask2FormerTrainer
             ["base_lr"] = o.LearningRate,
             ["group_lrs"] = new JsonArray(groups.Select(g => (JsonNode)g.LearningRate).ToArray()),
         };
+        var checkpoints = new CheckpointPolicy(output, root, o, combinedBatch, data, schedule, scheduleJson, network, optimizer, trainingSet, log);
 
         manual_seed(o.Seed);
         long step = 0, cursor = 0;
-        string? lastCheckpoint = null;
-        long savedStep = -1;
         var resumeFrom = o.Resume ? TrainingCheckpoint.Latest(output!) : null;
         using var gradients = world is null ? null : new GradientSum(world, parameters);
         if (world is not null)
@@ -252,39 +240,16 @@ public sealed class Mask2FormerTrainer
             ], "every rank must run the same command on the same data and see the same output folder (a shared file system when the job spans machines)");
         }
         if (resumeFrom is { } latest)
-        {
-            var state = TrainingCheckpoint.ReadState(latest);
-            // A checkpoint stores the combined batch: N ranks with batch B resume one written by one process with batch N·B, and back.
-            if (state.BatchSize != combinedBatch || state.Seed != o.Seed)
-                throw new ArgumentException($"the checkpoint in '{latest}' was trained with batch {state.BatchSize} and seed {state.Seed}; resume with the same --batch and --seed (got {combinedBatch}" +
-                    (world is null ? "" : $" = {world.Size} ranks × {o.BatchSize}") + $", {o.Seed})");
-            if (state.ImageSize is { } size && size != o.ImageSize)
-                throw new ArgumentException($"the checkpoint in '{latest}' was trained with {nameof(o.ImageSize)} {size}; resume with the same value (got {o.ImageSize})");
-            if (state.Data is { } trainedOn && trainedOn != data)
-                throw new ArgumentException($"the checkpoint in '{latest}' was trained on another data set (annotations SHA-256 {trainedOn[..16]}…, these {data[..16]}…); resume with the same data, or train into another output folder");
-            if (state.Step > o.MaxSteps)
-                throw new ArgumentException($"the checkpoint in '{latest}' is at step {state.Step}, past {nameof(o.MaxSteps)} {o.MaxSteps}; resume with at least {state.Step} steps");
-            TrainingCheckpoint.Restore(latest, network, optimizer);
-            step = state.Step;
-            cursor = state.Cursor;
-            lastCheckpoint = latest;
-            savedStep = step;
-            Log(log, new JsonObject { ["event"] = "resume", ["from"] = latest, ["step"] = step });
-        }
+            (step, cursor) = checkpoints.Resume(latest, world);
         else
-        {
-            Log(log, new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = combinedBatch, ["size"] = o.ImageSize });
-        }
+            log.Write(new JsonObject { ["event"] = "start", ["images"] = trainingSet.Count, ["classes"] = config.NumLabels, ["steps"] = o.MaxSteps, ["batch"] = combinedBatch, ["size"] = o.ImageSize });
         if (world is not null)
         {
-            Log(log, new JsonObject { ["event"] = "data_parallel", ["ranks"] = world.Size, ["batch_per_rank"] = o.BatchSize, ["mpi"] = world.LibraryVersion });
+            log.Write(new JsonObject { ["event"] = "data_parallel", ["ranks"] = world.Size, ["batch_per_rank"] = o.BatchSize, ["mpi"] = world.LibraryVersion });
             // Identical weights on every rank whatever its machine (the optimizer state comes from the shared checkpoint).
             gradients!.BroadcastFromRoot();
         }
-        // A run resumed at its last step has nothing to train; its model files are made whole again
-        // (the copy of the last checkpoint's weights may have been killed).
-        if (output is not null && root)
-            WriteModelFiles(output, network, trainingSet, modelFrom: lastCheckpoint is not null && step == o.MaxSteps ? Path.Combine(lastCheckpoint, TrainingCheckpoint.ModelFile) : null);
+        checkpoints.WriteModelFilesAtStart(step);
 
         var augmentation = new TrainingAugmentation
         {
@@ -296,8 +261,10 @@ public sealed class Mask2FormerTrainer
             PixelMean = o.PixelMean,
             PixelStd = o.PixelStd,
         };
-        var validation = validationSet is null || o.ValidationInterval == 0 || !root ? null
-            : new PanopticValidation(validationSet, o.ValidationImageSize ?? o.ImageSize, o.PixelMean, o.PixelStd, o.MaxValidationImages);
+        var validation = new ValidationSchedule(validationSet is null || o.ValidationInterval == 0 || !root ? null
+            : new PanopticValidation(validationSet, o.ValidationImageSize ?? o.ImageSize, o.PixelMean, o.PixelStd, o.MaxValidationImages),
+            o.ValidationInterval, o.MaxSteps, o.ValidationObjectMaskThreshold);
+        var train = new TrainingStep(network, criterion, optimizer, parameters, o, world, gradients) { PoisonInput = PoisonInput };
 
         IReadOnlyDictionary<string, double> lastLosses = new Dictionary<string, double>();
         PanopticSegmentationMetrics? lastValidation = null;
@@ -315,8 +282,8 @@ public sealed class Mask2FormerTrainer
                 // Ranks stop together: at the step after any of them was asked to (agreed with the gradients).
                 if (world is null ? cancellationToken.IsCancellationRequested : stopAgreed)
                 {
-                    if (output is not null && savedStep != step) lastCheckpoint = SaveCheckpoint(output, step, cursor);
-                    Log(log, new JsonObject { ["event"] = "cancelled", ["step"] = step });
+                    checkpoints.AtStop(step, cursor);
+                    log.Write(new JsonObject { ["event"] = "cancelled", ["step"] = step });
                     throw CollectiveFailure.Mark(new OperationCanceledException(cancellationToken));
                 }
                 var factor = schedule.Factor(step);
@@ -324,72 +291,23 @@ public sealed class Mask2FormerTrainer
 
                 var loaded = loader.Next();
                 windowWait += loader.LastWaitSeconds;
-                foreach (var w in loaded.Warnings) pendingWarnings.Enqueue(w);
-                DrainWarnings();
-                // Each image draws its random points from a generator seeded by its stream position, so
-                // it gets the same points in whichever rank's share of the combined batch it lands.
-                var imageRandom = loaded.Positions.Select(p => new Generator((ulong)TrainingDataLoader.StreamSeed(o.Seed ^ PointSeedSalt, p))).ToArray();
-                try
-                {
-                    using (NoCollectionRegion.Enter())
-                    using (var scope = NewDisposeScope())
-                    {
-                        // Dropout and drop path draw from the global generator: per rank and step in a data-parallel run.
-                        if (world is not null) manual_seed(TrainingDataLoader.StreamSeed(o.Seed ^ (DropSeedSalt + world.Rank), step));
-                        using var batch = TrainingBatch.Create(loaded.Examples, height: loaded.Combined.Height, width: loaded.Combined.Width);
-                        if (PoisonInput?.Invoke(step) == true) batch.PixelValues.fill_(double.NaN);
-                        using var prediction = network.forward(batch.PixelValues);
-                        string? failure = null;
-                        if (!prediction.ClassQueriesLogits.isfinite().all().item<bool>() || !prediction.MasksQueriesLogits.isfinite().all().item<bool>())
-                            failure = "the network output holds NaN or infinite logits (non-finite weights or input)";
-                        var share = BatchShare.For(loaded.Combined.SegmentCounts, (int)prediction.ClassQueriesLogits.shape[1], criterion.Options.NoObjectWeight, imageRandom);
-                        using var loss = failure is null ? criterion.Compute(prediction, batch.Targets, share) : null;
-                        var values = loss?.ToValues();
-                        if (values is not null && !double.IsFinite(values["loss"])) failure = $"the loss is {values["loss"]} ({Describe(values)})";
-                        if (failure is not null && world is null) throw Diverged(step, failure, lastCheckpoint, log);
-                        optimizer.zero_grad();
-                        if (failure is null) loss!.Total.backward();
-                        if (gradients is not null)
-                        {
-                            var agreed = gradients.Sum(nonFinite: failure is not null, stop: cancellationToken.IsCancellationRequested);
-                            if (agreed.NonFiniteRanks > 0)
-                                throw CollectiveFailure.Mark(Diverged(step, failure is null ? $"{agreed.NonFiniteRanks} other rank(s) found a non-finite output or loss" : $"on rank {world!.Rank}, {failure}", lastCheckpoint, log));
-                            stopAgreed = agreed.StoppingRanks > 0;
-                            values = gradients.SumLosses(values!);
-                        }
-                        if (o.GradientClipNorm > 0)
-                        {
-                            // After the sum: the norm of the combined batch's gradient, the same on every rank.
-                            var norm = nn.utils.clip_grad_norm_(parameters, o.GradientClipNorm);
-                            if (!double.IsFinite(norm)) throw CollectiveFailure.Mark(Diverged(step, $"the gradient norm is {norm} (loss {values!["loss"]})", lastCheckpoint, log));
-                        }
-                        optimizer.step();
-                        lastLosses = values!;
-                    }
-                }
-                finally
-                {
-                    foreach (var g in imageRandom) g.Dispose();
-                }
+                foreach (var w in loaded.Warnings) log.Warn(w);
+                log.DrainWarnings();
+                var atStep = step;
+                (lastLosses, stopAgreed) = train.Run(loaded, step, cancellationToken.IsCancellationRequested,
+                    failure => log.Diverged(atStep, failure, checkpoints.LastCheckpoint));
                 step++;
                 cursor = loaded.EndCursor;
                 windowImages += loaded.Combined.Images;
                 windowSteps++;
 
-                var validate = validation is not null && (step % o.ValidationInterval == 0 || step == o.MaxSteps);
+                var validate = validation.IsDue(step);
                 if (step % o.ReportInterval == 0 || step == o.MaxSteps || validate)
                 {
                     var elapsed = window.Elapsed.TotalSeconds;
                     var perStep = elapsed / Math.Max(1, windowSteps);
-                    PanopticSegmentationMetrics? metrics = null;
-                    if (validate)
-                    {
-                        // Validation must not disturb the random stream, so a run with more validations trains identically.
-                        using var rng = torch.random.get_rng_state();
-                        metrics = validation!.Evaluate(network, new Microsoft.ML.Mask2Former.PostProcessing.PanopticOptions { ObjectMaskThreshold = Options.ValidationObjectMaskThreshold });
-                        torch.random.set_rng_state(rng);
-                        lastValidation = metrics;
-                    }
+                    var metrics = validate ? validation.Run(network) : null;
+                    lastValidation = metrics ?? lastValidation;
                     var report = new TrainingProgress
                     {
                         Step = step,
@@ -403,43 +321,21 @@ public sealed class Mask2FormerTrainer
                         ValidationPanopticQuality = metrics?.PanopticQuality,
                         Validation = metrics,
                     };
-                    Log(log, ReportJson(report));
+                    log.Report(report);
                     progress?.Report(report);
                     window.Restart();
                     windowImages = windowSteps = 0;
                     windowWait = 0;
                 }
-                if (output is not null && (step % o.CheckpointInterval == 0 || step == o.MaxSteps))
-                    lastCheckpoint = SaveCheckpoint(output, step, cursor);
+                checkpoints.AfterStep(step, cursor);
             }
         }
         // Every rank returns once rank 0's files are complete.
         world?.Barrier();
-        DrainWarnings();
+        log.DrainWarnings();
         network.eval();
-        Log(log, new JsonObject { ["event"] = "done", ["step"] = step });
-        return new Mask2FormerTrainingResult(network, step, lastLosses, lastValidation, warnings, output, lastCheckpoint);
-
-        string SaveCheckpoint(string folder, long atStep, long atCursor)
-        {
-            if (!root) return TrainingCheckpoint.FolderOf(folder, atStep);
-            var state = new TrainingState(atStep, atCursor, o.MaxSteps, o.Seed, combinedBatch, schedule.Factor(Math.Max(0, atStep - 1)), ImageSize: o.ImageSize, Data: data);
-            var dir = TrainingCheckpoint.Save(folder, state, network, optimizer, (JsonObject)scheduleJson.DeepClone(), o.KeepCheckpoints);
-            WriteModelFiles(folder, network, trainingSet, Path.Combine(dir, TrainingCheckpoint.ModelFile));
-            Log(log, new JsonObject { ["event"] = "checkpoint", ["step"] = atStep, ["folder"] = dir });
-            savedStep = atStep;
-            return dir;
-        }
-
-        void DrainWarnings()
-        {
-            while (pendingWarnings.TryDequeue(out var w))
-            {
-                warnings.Add(w);
-                Log(log, new JsonObject { ["warning"] = w });
-                o.Warning?.Invoke(w);
-            }
-        }
+        log.Write(new JsonObject { ["event"] = "done", ["step"] = step });
+        return new Mask2FormerTrainingResult(network, step, lastLosses, lastValidation, log.Warnings, output, checkpoints.LastCheckpoint);
     }
 
     /// <summary>
@@ -470,66 +366,6 @@ public sealed class Mask2FormerTrainer
             .ToList();
         if (differences.Count > 0)
             throw new ArgumentException($"the checkpoint configuration '{trainedPath}' is not the configuration asked for ({string.Join("; ", differences.Take(8))}{(differences.Count > 8 ? $"; {differences.Count - 8} more" : "")}); resume with the configuration it was trained with, or train into another output folder");
-    }
-
-    private static TrainingDivergedException Diverged(long step, string what, string? lastCheckpoint, StreamWriter? log)
-    {
-        var message = $"Training diverged at step {step}: {what}. The weights were not updated" +
-            (lastCheckpoint is null ? " and no checkpoint had been written." : $"; the last good checkpoint is '{lastCheckpoint}' (resume from it, e.g. with a lower learning rate).");
-        Log(log, new JsonObject { ["event"] = "diverged", ["step"] = step, ["message"] = message });
-        return new TrainingDivergedException(message, step, lastCheckpoint);
-    }
-
-    private static string Describe(IReadOnlyDictionary<string, double> values) =>
-        string.Join(", ", values.Where(kv => !kv.Key.Contains('_', StringComparison.Ordinal) || kv.Key.Count(c => c == '_') == 1)
-            .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:G4}")));
-
-    /// <summary>config.json, model.safetensors and labels.json at the top of the output folder, each replaced atomically.</summary>
-    private static void WriteModelFiles(string output, Mask2FormerForUniversalSegmentation network, CocoPanopticTrainingSet set, string? modelFrom)
-    {
-        var config = network.Config.Categories is null ? WithDataCategories(network.Config, set) : network.Config;
-        AtomicFile.WriteAllText(Path.Combine(output, TrainingCheckpoint.ConfigFile), config.ToJson());
-        var labels = new JsonArray();
-        foreach (var c in config.CategoriesOrDefault())
-            labels.Add(new JsonObject { ["id"] = c.Id, ["name"] = c.Name, ["isthing"] = c.IsThing });
-        AtomicFile.WriteAllText(Path.Combine(output, LabelsFile), new JsonObject { ["labels"] = labels }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        if (modelFrom is not null)
-        {
-            AtomicFile.Write(Path.Combine(output, TrainingCheckpoint.ModelFile), s =>
-            {
-                using var source = File.OpenRead(modelFrom);
-                source.CopyTo(s);
-            });
-        }
-    }
-
-    private static JsonObject ReportJson(TrainingProgress p)
-    {
-        var o = new JsonObject
-        {
-            ["step"] = p.Step,
-            ["lr"] = p.LearningRate,
-            ["images_per_second"] = Math.Round(p.ImagesPerSecond, 4),
-            ["data_wait_share"] = Math.Round(p.DataWaitShare, 4),
-            ["eta_seconds"] = Math.Round(p.EstimatedRemaining.TotalSeconds, 1),
-        };
-        foreach (var (k, v) in p.Losses) o[k] = v;
-        if (p.Validation is { } m)
-        {
-            o["pq"] = m.PanopticQuality;
-            o["sq"] = m.SegmentationQuality;
-            o["rq"] = m.RecognitionQuality;
-            o["pq_things"] = m.Things.PanopticQuality;
-            o["pq_stuff"] = m.Stuff.PanopticQuality;
-        }
-        return o;
-    }
-
-    private static void Log(StreamWriter? log, JsonObject entry)
-    {
-        if (log is null) return;
-        log.WriteLine(entry.ToJsonString());
-        log.Flush();
     }
 
     /// <summary>
