@@ -6,6 +6,8 @@ using Microsoft.ML.Mask2Former.Training.Modeling;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
 using DataType = Microsoft.ML.Mask2Former.Onnx.TensorProto.Types.DataType;
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 

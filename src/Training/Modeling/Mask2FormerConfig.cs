@@ -3,6 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 

@@ -2,6 +2,8 @@ using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
@@ -93,7 +95,7 @@ public sealed class Mask2FormerForUniversalSegmentation : nn.Module<Tensor, Mask
     public Mask2FormerOutput forward(Tensor pixelValues, bool keepEncoderLayers)
     {
         ArgumentNullException.ThrowIfNull(pixelValues);
-        var channels = Config.Backbone switch { Modeling.SwinConfig s => s.NumChannels, Modeling.ResNetConfig r => r.NumChannels, _ => 3 };
+        var channels = Config.Backbone switch { SwinConfig s => s.NumChannels, ResNetConfig r => r.NumChannels, _ => 3 };
         if (pixelValues.dim() != 4 || pixelValues.shape[1] != channels || pixelValues.shape[2] < 1 || pixelValues.shape[3] < 1)
             throw new ArgumentException($"pixel_values must be [batch, {channels}, height, width], got [{string.Join(", ", pixelValues.shape)}].", nameof(pixelValues));
         if (!pixelValues.is_floating_point())

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 

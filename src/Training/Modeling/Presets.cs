@@ -1,3 +1,6 @@
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Modeling;
+using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
+using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.Modeling;
 

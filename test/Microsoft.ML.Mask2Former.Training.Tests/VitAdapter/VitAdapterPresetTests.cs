@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.VitAdapter;
 

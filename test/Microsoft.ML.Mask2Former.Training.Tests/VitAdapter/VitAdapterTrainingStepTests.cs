@@ -3,6 +3,7 @@ using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.VitAdapter;
 

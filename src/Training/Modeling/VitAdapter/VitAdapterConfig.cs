@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.Training.Modeling;
+namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 /// <summary>
 /// A ViT-Adapter backbone on the detection variant of BEiT (czczup/ViT-Adapter

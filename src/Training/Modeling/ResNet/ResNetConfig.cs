@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.Training.Modeling;
+namespace Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 
 /// <summary>
 /// A ResNet backbone of bottleneck blocks (ResNet-50: 3-4-6-3, ResNet-101: 3-4-23-3) with frozen

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Formats;
 using static Microsoft.ML.Mask2Former.Training.Modeling.Mask2FormerConfig;
 
-namespace Microsoft.ML.Mask2Former.Training.Modeling;
+namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 /// <summary>
 /// The <c>backbone_config</c> of our <c>config.json</c> for a ViT-Adapter backbone

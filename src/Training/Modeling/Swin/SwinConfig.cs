@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Mask2Former.Training.Modeling;
+namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>A Swin Transformer backbone (Hugging Face <c>SwinConfig</c> fields that shape the network).</summary>
 public sealed class SwinConfig : BackboneConfig
