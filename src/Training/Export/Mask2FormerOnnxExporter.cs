@@ -63,8 +63,11 @@ public static class Mask2FormerOnnxExporter
         var graph = emitter.Run();
         var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
-        if (options.Quantization == OnnxQuantization.DynamicInt8) OnnxDynamicQuantizer.Quantize(proto);
-        report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0);
+        var quantized = options.Quantization == OnnxQuantization.DynamicInt8 ? OnnxDynamicQuantizer.Quantize(proto) : 0;
+        report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0)
+        {
+            QuantizedMatrixProducts = quantized,
+        };
         return proto;
     }
 

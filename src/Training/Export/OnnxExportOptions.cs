@@ -64,4 +64,8 @@ public enum OnnxQuantization
 /// <param name="InputSize">"dynamic" or "HxW".</param>
 /// <param name="Path">The file written ("" for bytes).</param>
 /// <param name="Bytes">The file's size.</param>
-public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes);
+public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes)
+{
+    /// <summary>Matrix products stored as int8 (<see cref="OnnxQuantization.DynamicInt8"/>); 0 for a float32 export.</summary>
+    public int QuantizedMatrixProducts { get; init; }
+}
