@@ -228,7 +228,6 @@ public static class Mask2FormerOnnxExporter
 
             // Window attention with the relative position bias (a constant) and, when shifted, the region mask.
             var attention = prefix + ".attention.self";
-            string Heads(string t) => _g.Reshape(t, -1, n, heads, headDim);
             string q;
             using (var scope = NewDisposeScope())
             {
@@ -236,26 +235,31 @@ public static class Mask2FormerOnnxExporter
                 var scale = 1.0 / Math.Sqrt(headDim);
                 q = _g.Linear(windows, W(attention + ".query.weight") * scale, swin.QkvBias ? W(attention + ".query.bias") * scale : null, attention + ".query_scaled");
             }
-            q = _g.Transpose(Heads(q), 0, 2, 1, 3);
-            var k = _g.Transpose(Heads(Linear(windows, attention + ".key", swin.QkvBias)), 0, 2, 3, 1);
-            var v = _g.Transpose(Heads(Linear(windows, attention + ".value", swin.QkvBias)), 0, 2, 1, 3);
-            var scores = _g.MatMul(q, k);
+            // ONNX Runtime's MultiHeadAttention takes the windows' tokens as [windows, n, C] and returns
+            // them so: no head transposes, and one kernel for the 49×49 products of every window and
+            // head, where batched MatMuls dispatch a tiny GEMM each.
+            string Windows(string t) => _g.Reshape(t, -1, n, dim);
+            var k = Linear(windows, attention + ".key", swin.QkvBias);
+            var v = Linear(windows, attention + ".value", swin.QkvBias);
+            string bias;
             using (var scope = NewDisposeScope())
             {
                 var table = W(attention + ".relative_position_bias_table");
                 var index = W(attention + ".relative_position_index");
-                var bias = table.index_select(0, index.view(-1)).view(n, n, -1).permute(2, 0, 1).unsqueeze(0).contiguous();
-                scores = _g.Add(scores, _g.Initializer(attention + ".relative_position_bias", bias));
+                bias = _g.Initializer(attention + ".relative_position_bias",
+                    table.index_select(0, index.view(-1)).view(n, n, -1).permute(2, 0, 1).unsqueeze(0).contiguous());
             }
             if (shift > 0)
             {
                 shiftMask ??= ShiftMask(_g.Dim(y, 1), _g.Dim(y, 2), rows, cols, window, shift);
-                var windowCount = _g.Op("Mul", [rows, cols]);
-                var perImage = _g.Reshape(scores, _g.Concat(0, _g.Ints(-1), windowCount, _g.Ints(heads, n, n)));
-                scores = _g.Reshape(_g.Add(perImage, _g.Unsqueeze(shiftMask, 0, 2)), -1, heads, n, n);
+                // [windows, heads, n, n] per image, repeated over the batch.
+                var perImage = _g.Add(_g.Unsqueeze(shiftMask, 1), bias);
+                bias = _g.Reshape(_g.Op("Expand", [_g.Unsqueeze(perImage, 0), _g.Concat(0, _g.Dim(x, 0), _g.Ints(1, 1, 1, 1))]), -1, heads, n, n);
             }
-            var context = _g.MatMul(_g.Softmax(scores), v);
-            context = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), -1, dim);
+            var context = _g.Op("MultiHeadAttention", [Windows(q), Windows(k), Windows(v), "", "", bias],
+                Attr("num_heads", (long)heads), Attr("scale", 1f));
+            _g.MarkContribDomain(context);
+            context = _g.Reshape(context, -1, dim);
             var attended = Linear(context, prefix + ".attention.output.dense");
 
             // Windows back to the padded map, unshift, crop.
