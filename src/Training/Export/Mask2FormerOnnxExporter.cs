@@ -13,7 +13,9 @@ namespace Microsoft.ML.Mask2Former.Training.Export;
 
 /// <summary>
 /// Writes a TorchSharp <see cref="Mask2FormerForUniversalSegmentation"/> as an ONNX model (opset
-/// 17) whose batch, height and width are dynamic: every size-dependent value (patch and window
+/// 17, and ONNX Runtime's <c>com.microsoft.MultiHeadAttention</c> for Swin's window attention; with
+/// <see cref="OnnxQuantization.DynamicInt8"/> also its <c>DynamicQuantizeMatMul</c>) whose batch,
+/// height and width are dynamic: every size-dependent value (patch and window
 /// padding, shifted-window masks, window counts, deformable-attention level sizes and reference
 /// points, sine position embeddings, mask resizing) is computed inside the graph.
 /// </summary>
