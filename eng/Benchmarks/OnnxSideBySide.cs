@@ -48,7 +48,9 @@ internal static class OnnxSideBySide
         {
             foreach (var s in sessions) s.Dispose();
         }
-        foreach (var model in models) Profile(model, input);
+        // M2F_PROFILE=0 skips the profiled runs.
+        if (Environment.GetEnvironmentVariable("M2F_PROFILE") != "0")
+            foreach (var model in models) Profile(model, input);
     }
 
     private static void Profile(string model, DenseTensor<float> input)

@@ -51,7 +51,7 @@ namespace Mask2Former.Cli.Commands
                 using var network = Mask2FormerForUniversalSegmentation.FromPretrained(folder.FullName);
                 if (parse.GetValue(labels) is { } labelFile) ReadLabels(labelFile.FullName, network.Config.NumLabels, options);
                 var report = Mask2FormerOnnxExporter.Export(network, parse.GetValue(output)!.FullName, options);
-                stdout.WriteLine($"Wrote {report.Path}: {report.Nodes} nodes, {report.Initializers} initializers, {report.Bytes / 1e6:F1} MB, input {report.InputSize}, opset {Mask2FormerOnnxExporter.Opset}{(options.Quantization == OnnxQuantization.DynamicInt8 ? ", dynamic int8" : "")}.");
+                stdout.WriteLine($"Wrote {report.Path}: {report.Nodes} nodes, {report.Initializers} initializers, {report.Bytes / 1e6:F1} MB, input {report.InputSize}, opset {Mask2FormerOnnxExporter.Opset}{(report.QuantizedMatrixProducts > 0 ? $", dynamic int8 ({report.QuantizedMatrixProducts} matrix products)" : "")}.");
                 stderr.WriteLine($"Exported in {watch.Elapsed.TotalSeconds:F2} s.");
                 return CliExit.Ok;
             }));

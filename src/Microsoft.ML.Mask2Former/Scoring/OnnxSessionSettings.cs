@@ -9,7 +9,7 @@ namespace Microsoft.ML.Mask2Former.Scoring;
 /// <remarks>
 /// ML.NET's <c>ApplyOnnxModel</c> builds its own session and exposes only the thread counts, so
 /// nothing here may be needed for correct or fast results: the exported graph itself avoids
-/// denormals (Swin's shifted-window mask is −∞-like, see the exporter), and flushing them here is
+/// denormals (its Swin shifted-window mask is −10⁴, whose softmax weights are exact zeros), and flushing them here is
 /// a second line of defence for models exported elsewhere (a PyTorch export with the −100 mask
 /// runs its attention MatMuls 4–8× slower on denormal softmax weights).
 /// </remarks>

@@ -13,7 +13,9 @@ namespace Microsoft.ML.Mask2Former.Training.Export;
 
 /// <summary>
 /// Writes a TorchSharp <see cref="Mask2FormerForUniversalSegmentation"/> as an ONNX model (opset
-/// 17) whose batch, height and width are dynamic: every size-dependent value (patch and window
+/// 17, and ONNX Runtime's <c>com.microsoft.MultiHeadAttention</c> for Swin's window attention; with
+/// <see cref="OnnxQuantization.DynamicInt8"/> also its <c>DynamicQuantizeMatMul</c>) whose batch,
+/// height and width are dynamic: every size-dependent value (patch and window
 /// padding, shifted-window masks, window counts, deformable-attention level sizes and reference
 /// points, sine position embeddings, mask resizing) is computed inside the graph.
 /// </summary>
@@ -63,8 +65,11 @@ public static class Mask2FormerOnnxExporter
         var graph = emitter.Run();
         var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
-        if (options.Quantization == OnnxQuantization.DynamicInt8) OnnxDynamicQuantizer.Quantize(proto);
-        report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0);
+        var quantized = options.Quantization == OnnxQuantization.DynamicInt8 ? OnnxDynamicQuantizer.Quantize(proto) : 0;
+        report = new OnnxExportReport(graph.NodeCount, graph.Graph.Initializer.Count, options.FixedHeight is null ? "dynamic" : $"{options.FixedHeight}x{options.FixedWidth}", "", 0)
+        {
+            QuantizedMatrixProducts = quantized,
+        };
         return proto;
     }
 
@@ -225,7 +230,6 @@ public static class Mask2FormerOnnxExporter
 
             // Window attention with the relative position bias (a constant) and, when shifted, the region mask.
             var attention = prefix + ".attention.self";
-            string Heads(string t) => _g.Reshape(t, -1, n, heads, headDim);
             string q;
             using (var scope = NewDisposeScope())
             {
@@ -233,26 +237,31 @@ public static class Mask2FormerOnnxExporter
                 var scale = 1.0 / Math.Sqrt(headDim);
                 q = _g.Linear(windows, W(attention + ".query.weight") * scale, swin.QkvBias ? W(attention + ".query.bias") * scale : null, attention + ".query_scaled");
             }
-            q = _g.Transpose(Heads(q), 0, 2, 1, 3);
-            var k = _g.Transpose(Heads(Linear(windows, attention + ".key", swin.QkvBias)), 0, 2, 3, 1);
-            var v = _g.Transpose(Heads(Linear(windows, attention + ".value", swin.QkvBias)), 0, 2, 1, 3);
-            var scores = _g.MatMul(q, k);
+            // ONNX Runtime's MultiHeadAttention takes the windows' tokens as [windows, n, C] and returns
+            // them so: no head transposes, and one kernel for the 49×49 products of every window and
+            // head, where batched MatMuls dispatch a tiny GEMM each.
+            string Windows(string t) => _g.Reshape(t, -1, n, dim);
+            var k = Linear(windows, attention + ".key", swin.QkvBias);
+            var v = Linear(windows, attention + ".value", swin.QkvBias);
+            string bias;
             using (var scope = NewDisposeScope())
             {
                 var table = W(attention + ".relative_position_bias_table");
                 var index = W(attention + ".relative_position_index");
-                var bias = table.index_select(0, index.view(-1)).view(n, n, -1).permute(2, 0, 1).unsqueeze(0).contiguous();
-                scores = _g.Add(scores, _g.Initializer(attention + ".relative_position_bias", bias));
+                bias = _g.Initializer(attention + ".relative_position_bias",
+                    table.index_select(0, index.view(-1)).view(n, n, -1).permute(2, 0, 1).unsqueeze(0).contiguous());
             }
             if (shift > 0)
             {
                 shiftMask ??= ShiftMask(_g.Dim(y, 1), _g.Dim(y, 2), rows, cols, window, shift);
-                var windowCount = _g.Op("Mul", [rows, cols]);
-                var perImage = _g.Reshape(scores, _g.Concat(0, _g.Ints(-1), windowCount, _g.Ints(heads, n, n)));
-                scores = _g.Reshape(_g.Add(perImage, _g.Unsqueeze(shiftMask, 0, 2)), -1, heads, n, n);
+                // [windows, heads, n, n] per image, repeated over the batch.
+                var perImage = _g.Add(_g.Unsqueeze(shiftMask, 1), bias);
+                bias = _g.Reshape(_g.Op("Expand", [_g.Unsqueeze(perImage, 0), _g.Concat(0, _g.Dim(x, 0), _g.Ints(1, 1, 1, 1))]), -1, heads, n, n);
             }
-            var context = _g.MatMul(_g.Softmax(scores), v);
-            context = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), -1, dim);
+            var context = _g.Op("MultiHeadAttention", [Windows(q), Windows(k), Windows(v), "", "", bias],
+                Attr("num_heads", (long)heads), Attr("scale", 1f));
+            _g.MarkContribDomain(context);
+            context = _g.Reshape(context, -1, dim);
             var attended = Linear(context, prefix + ".attention.output.dense");
 
             // Windows back to the padded map, unshift, crop.

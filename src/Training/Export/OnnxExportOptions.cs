@@ -50,8 +50,8 @@ public enum OnnxQuantization
     /// the decoders' linear layers) stored as int8 per output column, activations quantised to uint8
     /// at run time by ONNX Runtime's <c>com.microsoft.DynamicQuantizeMatMul</c>. Convolutions, attention
     /// products, the deformable sampling offsets and the output layers (class predictor, mask
-    /// embedder) stay float32. The file is about 3.5× smaller; logits move by up to a few tenths
-    /// (see the README for speed and PQ). Needs ONNX Runtime's CPU contrib operators (any
+    /// embedder) stay float32. The file is about 3.5× smaller and the logits approximate (PQ 76.0 →
+    /// 75.6 on the QuickStart model; see eng/Benchmarks/README.md for speed). Needs ONNX Runtime's CPU contrib operators (any
     /// Microsoft.ML.OnnxRuntime package). On x86 CPUs without VNNI, MLAS' u8s8 kernel can saturate
     /// intermediate sums, as ONNX Runtime's own quantiser documents.
     /// </summary>
@@ -64,4 +64,8 @@ public enum OnnxQuantization
 /// <param name="InputSize">"dynamic" or "HxW".</param>
 /// <param name="Path">The file written ("" for bytes).</param>
 /// <param name="Bytes">The file's size.</param>
-public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes);
+public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes)
+{
+    /// <summary>Matrix products stored as int8 (<see cref="OnnxQuantization.DynamicInt8"/>); 0 for a float32 export.</summary>
+    public int QuantizedMatrixProducts { get; init; }
+}

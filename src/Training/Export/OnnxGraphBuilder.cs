@@ -114,6 +114,19 @@ internal sealed class OnnxGraphBuilder
     /// <summary>Adds a node with one output and returns the output's name.</summary>
     public string Op(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) => OpN(opType, inputs, 1, attributes)[0];
 
+    /// <summary>Moves the node that produced <paramref name="output"/> into ONNX Runtime's contrib domain (<c>com.microsoft</c>).</summary>
+    public void MarkContribDomain(string output)
+    {
+        var node = _graph.Node.Last(n => n.Output.Contains(output));
+        node.Domain = ContribDomain;
+        _usesContrib = true;
+    }
+
+    /// <summary>The domain of ONNX Runtime's contrib operators.</summary>
+    public const string ContribDomain = "com.microsoft";
+
+    private bool _usesContrib;
+
     /// <summary>Adds a node with <paramref name="outputs"/> outputs.</summary>
     public string[] OpN(string opType, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
     {
@@ -238,6 +251,7 @@ internal sealed class OnnxGraphBuilder
             DocString = "Mask2Former (masked-attention mask transformer) exported from TorchSharp by Mask2Former.MLNet.",
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        if (_usesContrib) model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribDomain, Version = 1 });
         foreach (var (k, v) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return model;
     }
