@@ -3,11 +3,7 @@ using Google.Protobuf;
 using Microsoft.ML.Mask2Former.Onnx;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Modeling;
-using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
 using static TorchSharp.torch;
-using DataType = Microsoft.ML.Mask2Former.Onnx.TensorProto.Types.DataType;
-using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
-using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
@@ -27,10 +23,10 @@ namespace Microsoft.ML.Mask2Former.Training.Export;
 /// <c>masks_queries_logits</c> [N, Q, ⌈H/4⌉, ⌈W/4⌉], as the Hugging Face export names them. The
 /// model's metadata_props carry the label names, thing flags, normalisation, input-size rule and
 /// post-processing defaults (keys <c>m2f.*</c>). Each module's nodes are emitted by a part of
-/// this class beside the module (<c>Modeling/*/…Emission.cs</c>); this file holds the graph
-/// plumbing: the walk, the weight lookup, the inputs, outputs and metadata.
+/// <see cref="OnnxEmitter"/> beside the module (<c>Modeling/*/…Emission.cs</c>); Export/ holds the
+/// graph plumbing: the walk, the weight lookup, the inputs, outputs and metadata.
 /// </remarks>
-public static partial class Mask2FormerOnnxExporter
+public static class Mask2FormerOnnxExporter
 {
     /// <summary>The opset written.</summary>
     public const int Opset = 17;
@@ -63,7 +59,7 @@ public static partial class Mask2FormerOnnxExporter
         var weights = Checkpoints.ModuleCheckpoint.StateDict(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var emitter = new Emitter(config, weights, options);
+        var emitter = new OnnxEmitter(config, weights, options);
         var graph = emitter.Run();
         var metadata = Metadata(config, labels, options);
         var proto = graph.ToModel(Opset, metadata, typeof(Mask2FormerOnnxExporter).Assembly.GetName().Version?.ToString() ?? "0");
@@ -104,63 +100,5 @@ public static partial class Mask2FormerOnnxExporter
         yield return new("m2f.overlap_threshold", options.OverlapThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.num_queries", config.NumQueries.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (options.Quantization == OnnxQuantization.DynamicInt8) yield return new("m2f.quantization", "dynamic-int8");
-    }
-
-    /// <summary>Walks the network and emits its nodes.</summary>
-    private sealed partial class Emitter(Mask2FormerConfig config, Dictionary<string, Tensor> weights, OnnxExportOptions options)
-    {
-        private readonly OnnxGraphBuilder _g = new();
-        private const string Backbone = "model.pixel_level_module.encoder";
-        private const string PixelDecoder = "model.pixel_level_module.decoder";
-        private const string Transformer = "model.transformer_module";
-
-        private Tensor W(string name) =>
-            weights.TryGetValue(name, out var t) ? t : throw new InvalidOperationException($"the network has no weight '{name}' (is the configuration consistent with the weights?)");
-
-        private string Linear(string x, string prefix, bool bias = true) => _g.Linear(x, W(prefix + ".weight"), bias ? W(prefix + ".bias") : null, prefix);
-
-        /// <summary><see cref="Linear"/> for 2-D rows, as one Gemm.</summary>
-        private string Gemm(string rows, string prefix) => _g.Gemm(rows, W(prefix + ".weight"), W(prefix + ".bias"), prefix);
-
-        private string LayerNorm(string x, string prefix, double eps = 1e-5) => _g.LayerNorm(x, W(prefix + ".weight"), W(prefix + ".bias"), eps, prefix);
-
-        private string GroupNorm(string x, string prefix) => _g.GroupNorm(x, config.PixelDecoderNormGroups, W(prefix + ".weight"), W(prefix + ".bias"), 1e-5, prefix);
-
-        private string Conv(string x, string prefix, long stride = 1, long padding = 0, bool bias = true) =>
-            _g.Conv(x, W(prefix + ".weight"), bias ? W(prefix + ".bias") : null, stride, padding, prefix);
-
-        public OnnxGraphBuilder Run()
-        {
-            object batch = "batch";
-            object height = options.FixedHeight is { } fh ? fh : "height";
-            object width = options.FixedWidth is { } fw ? fw : "width";
-            var pixels = _g.Input("pixel_values", batch, 3, height, width);
-            var features = config.Backbone switch
-            {
-                SwinConfig swin => Swin(pixels, swin),
-                ResNetConfig resnet => ResNet(pixels, resnet),
-                _ => throw new NotSupportedException($"backbone {config.Backbone.ModelType} cannot be exported"),
-            };
-            var (multiScale, maskFeatures) = PixelDecoderForward(features);
-            var (classes, masks) = TransformerForward(multiScale, maskFeatures);
-            _g.Output("class_queries_logits", classes, batch, config.NumQueries, config.NumLabels + 1);
-            object maskH = options.FixedHeight is { } h ? (h + 3) / 4 : "mask_height";
-            object maskW = options.FixedWidth is { } w ? (w + 3) / 4 : "mask_width";
-            _g.Output("masks_queries_logits", masks, batch, config.NumQueries, maskH, maskW);
-            return _g;
-        }
-
-        /// <summary>Pads [.., H, W, ..] at the bottom/right to multiples of <paramref name="multiple"/>.</summary>
-        private string PadToMultiple(string x, long multiple, int heightAxis, int widthAxis, int rank)
-        {
-            var m = _g.Ints(multiple);
-            string Amount(int axis) => _g.Op("Mod", [_g.Sub(m, _g.Op("Mod", [_g.Dim(x, axis), m])), m]);
-            var pads = new string[2 * rank];
-            var zero = _g.Ints(0);
-            for (var i = 0; i < pads.Length; i++) pads[i] = zero;
-            pads[rank + heightAxis] = Amount(heightAxis);
-            pads[rank + widthAxis] = Amount(widthAxis);
-            return _g.Op("Pad", [x, _g.Concat(0, pads)]);
-        }
     }
 }
