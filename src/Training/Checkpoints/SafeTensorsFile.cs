@@ -21,21 +21,14 @@ public sealed class SafeTensorsFile : IDisposable
     internal const int ChunkBytes = 1 << 28;
 
     private readonly SafeTensorsReader _reader;
-    private readonly Dictionary<string, SafeTensorsTensorInfo> _byName;
 
-    private SafeTensorsFile(SafeTensorsReader reader)
-    {
-        _reader = reader;
-        var entries = reader.Entries.ToList();
-        Entries = entries;
-        _byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
-    }
+    private SafeTensorsFile(SafeTensorsReader reader) => _reader = reader;
 
     /// <summary>The file this was opened from.</summary>
     public string FilePath => _reader.FilePath;
 
     /// <summary>Every tensor, ordered by name (ordinal).</summary>
-    public IReadOnlyList<SafeTensorsTensorInfo> Entries { get; }
+    public IReadOnlyList<SafeTensorsTensorInfo> Entries => _reader.Entries;
 
     /// <summary>The <c>__metadata__</c> string map of the header (empty when absent).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _reader.Metadata;
@@ -49,15 +42,14 @@ public sealed class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path) => new(SafeTensorsReader.Open(path));
 
     /// <summary>Whether a tensor of that name is stored.</summary>
-    public bool Contains(string name) => _byName.ContainsKey(name);
+    public bool Contains(string name) => _reader.Contains(name);
 
     /// <summary>The entry of a tensor, or <see langword="null"/>.</summary>
-    public SafeTensorsTensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
+    public SafeTensorsTensorInfo? Find(string name) => _reader.Find(name);
 
     /// <summary>The entry of a tensor.</summary>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
-    public SafeTensorsTensorInfo this[string name] =>
-        _byName.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"'{name}' is not in {FilePath}");
+    public SafeTensorsTensorInfo this[string name] => _reader[name];
 
     /// <summary>The raw little-endian bytes of a tensor, valid until this file is disposed.</summary>
     public ReadOnlySpan<byte> GetBytes(SafeTensorsTensorInfo entry)
