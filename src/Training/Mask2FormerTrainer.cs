@@ -209,7 +209,9 @@ public sealed class Mask2FormerTrainer
             ImportanceSampleRatio = config.ImportanceSampleRatio,
             Matcher = new HungarianMatcherOptions { ClassCost = config.ClassWeight, MaskCost = config.MaskWeight, DiceCost = config.DiceWeight, NumPoints = points },
         });
-        var groups = ParameterGroups.Build(network, o.LearningRate, o.WeightDecay, o.BackboneMultiplier);
+        var groups = o.LayerDecayRate is { } layerDecay
+            ? ParameterGroups.BuildLayerDecay(network, o.LearningRate, o.WeightDecay, layerDecay)
+            : ParameterGroups.Build(network, o.LearningRate, o.WeightDecay, o.BackboneMultiplier);
         using var optimizer = ParameterGroups.CreateAdamW(groups, o.Beta1, o.Beta2, o.Epsilon);
         var controllers = optimizer.ParamGroups.ToArray();
         var parameters = groups.SelectMany(g => g.Parameters.Select(p => p.Parameter)).ToArray();

@@ -65,8 +65,21 @@ public sealed class Mask2FormerTrainerOptions
     /// <summary>AdamW weight decay. Default 0.05 (<c>SOLVER.WEIGHT_DECAY</c>); 0 on norms and embeddings (<c>WEIGHT_DECAY_NORM</c>, <c>WEIGHT_DECAY_EMBED</c>).</summary>
     public double WeightDecay { get; set; } = 0.05;
 
-    /// <summary>The backbone's learning-rate multiplier. Default 0.1 (<c>SOLVER.BACKBONE_MULTIPLIER</c>).</summary>
+    /// <summary>The backbone's learning-rate multiplier. Default 0.1 (<c>SOLVER.BACKBONE_MULTIPLIER</c>). Not used with <see cref="LayerDecayRate"/>.</summary>
     public double BackboneMultiplier { get; set; } = 0.1;
+
+    /// <summary>
+    /// Layer-wise learning-rate decay for a ViT-Adapter backbone, as the seed's recipe
+    /// (ViT-Adapter's <c>LayerDecayOptimizerConstructor</c>, <c>layer_decay_rate</c> 0.9 over the 24
+    /// blocks of ViT-Adapter-L): with L = depth + 2, the patch embedding and position embedding take
+    /// layer 0, block i layer i + 1, everything else (adapter, pixel decoder, transformer decoder)
+    /// layer L − 1; a parameter of layer l learns at <see cref="LearningRate"/> × rate^(L − l − 1).
+    /// Weight decay then follows that constructor too: none on one-dimensional parameters and
+    /// biases, <see cref="WeightDecay"/> on the rest (embeddings and relative-position tables
+    /// included). Default <see langword="null"/>: off (Mask2Former's own groups with
+    /// <see cref="BackboneMultiplier"/>).
+    /// </summary>
+    public double? LayerDecayRate { get; set; }
 
     /// <summary>AdamW β1. Default 0.9 (PyTorch <c>AdamW</c>).</summary>
     public double Beta1 { get; set; } = 0.9;
@@ -165,6 +178,7 @@ public sealed class Mask2FormerTrainerOptions
         Check(LearningRate > 0 && double.IsFinite(LearningRate), $"{nameof(LearningRate)} must be positive, got {LearningRate}");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), $"{nameof(WeightDecay)} must be non-negative, got {WeightDecay}");
         Check(BackboneMultiplier >= 0 && double.IsFinite(BackboneMultiplier), $"{nameof(BackboneMultiplier)} must be non-negative, got {BackboneMultiplier}");
+        Check(LayerDecayRate is null or (> 0 and <= 1), $"{nameof(LayerDecayRate)} must lie in (0, 1], got {LayerDecayRate}");
         Check(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), $"{nameof(GradientClipNorm)} must be non-negative, got {GradientClipNorm}");
         Check(NumPoints is null or >= 1, $"{nameof(NumPoints)} must be positive, got {NumPoints}");
         Check(CheckpointInterval >= 1, $"{nameof(CheckpointInterval)} must be at least 1, got {CheckpointInterval}");

@@ -38,6 +38,7 @@ namespace Mask2Former.Cli.Commands
             var resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in --out (same --batch and --seed)." };
             var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, or an mmdetection checkpoint.pth; mismatched tensors such as another class head are skipped)." };
             var lr = new Option<double>("--lr") { Description = "Base learning rate (backbone ×0.1).", DefaultValueFactory = _ => 1e-4 };
+            var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise learning-rate decay for a ViT-Adapter backbone (the seed's recipe: 0.9); replaces the backbone ×0.1." };
             var seed = new Option<int>("--seed") { Description = "Seed of weights, data order, augmentation and point sampling.", DefaultValueFactory = _ => 0 };
             var schedule = new Option<string>("--schedule") { Description = "multistep (×0.1 at 88.9 % and 96.3 %) or poly.", DefaultValueFactory = _ => "multistep" };
             var warmup = new Option<long>("--warmup") { Description = "Linear warm-up steps from 0.001 × lr (0: none).", DefaultValueFactory = _ => 0 };
@@ -49,7 +50,7 @@ namespace Mask2Former.Cli.Commands
             var reportEvery = new Option<int>("--report-every") { Description = "Steps between progress lines.", DefaultValueFactory = _ => 20 };
             var command = new Command("train", "Train Mask2Former (TorchSharp, CPU) on COCO panoptic data; writes a Hugging Face-compatible model and resumable checkpoints.")
             {
-                data, config, steps, batch, size, output, resume, init, lr, seed, schedule, warmup, resize, points, validation, validateEvery, checkpointEvery, reportEvery,
+                data, config, steps, batch, size, output, resume, init, lr, layerDecay, seed, schedule, warmup, resize, points, validation, validateEvery, checkpointEvery, reportEvery,
             };
             command.SetAction(parse => CliExit.Guard(stderr, () =>
                     {
@@ -65,6 +66,7 @@ namespace Mask2Former.Cli.Commands
                             Resume = parse.GetValue(resume),
                             InitialWeights = parse.GetValue(init)?.FullName,
                             LearningRate = parse.GetValue(lr),
+                            LayerDecayRate = parse.GetValue(layerDecay),
                             Seed = parse.GetValue(seed),
                             Schedule = parse.GetValue(schedule)!.ToLowerInvariant() switch
                             {
@@ -128,6 +130,7 @@ namespace Mask2Former.Cli.Commands
             (nameof(Mask2FormerTrainerOptions.CheckpointInterval), "--checkpoint-every"), (nameof(Mask2FormerTrainerOptions.ReportInterval), "--report-every"),
             (nameof(Mask2FormerTrainerOptions.OutputFolder), "--out"), (nameof(Mask2FormerTrainerOptions.InitialWeights), "--init"),
             (nameof(Mask2FormerTrainerOptions.ValidationFolder), "--val"), (nameof(Mask2FormerTrainerOptions.Resume), "--resume"),
+            (nameof(Mask2FormerTrainerOptions.LayerDecayRate), "--layer-decay"),
         ];
 
         /// <summary>The trainer's messages name its properties (MaxSteps); the user typed options (--steps).</summary>

@@ -52,6 +52,51 @@ internal static class ParameterGroups
         return groups;
     }
 
+    /// <summary>
+    /// The groups of ViT-Adapter's <c>LayerDecayOptimizerConstructor</c> (see
+    /// <see cref="Mask2FormerTrainerOptions.LayerDecayRate"/>): one group per (layer, decay or not),
+    /// in the order their first parameter appears, as that constructor builds them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The backbone is not a ViT-Adapter.</exception>
+    public static IReadOnlyList<Group> BuildLayerDecay(Mask2FormerForUniversalSegmentation network, double learningRate, double weightDecay, double rate)
+    {
+        if (network.Config.Backbone is not Modeling.VitAdapter.VitAdapterConfig vit)
+            throw new ArgumentException($"layer-wise learning-rate decay needs a ViT-Adapter backbone; this network's is {network.Config.Backbone.ModelType}");
+        var layers = vit.Depth + 2;
+        var groups = new List<(string Name, List<(string, Parameter)> Members, double LearningRate, double WeightDecay)>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in network.named_parameters())
+        {
+            if (!parameter.requires_grad) continue;
+            var decay = !(parameter.dim() == 1 || name.EndsWith(".bias", StringComparison.Ordinal));
+            var layer = LayerOf(name, layers);
+            var key = $"layer_{layer}_{(decay ? "decay" : "no_decay")}";
+            if (!index.TryGetValue(key, out var g))
+            {
+                index[key] = g = groups.Count;
+                groups.Add((key, [], learningRate * Math.Pow(rate, layers - layer - 1), decay ? weightDecay : 0.0));
+            }
+            groups[g].Members.Add((name, parameter));
+        }
+        return groups.Select(g => new Group(g.Name, g.Members, g.LearningRate, g.WeightDecay)).ToList();
+    }
+
+    /// <summary>
+    /// The layer id of ViT-Adapter's <c>get_num_layer_for_vit</c> for one of our parameter names (the
+    /// backbone's names are mmdetection's after the <see cref="BackbonePrefix"/>).
+    /// </summary>
+    internal static int LayerOf(string name, int layers)
+    {
+        if (!name.StartsWith(BackbonePrefix, StringComparison.Ordinal)) return layers - 1;
+        var local = name[BackbonePrefix.Length..];
+        if (local is "cls_token" or "mask_token" or "pos_embed" || local.StartsWith("visual_embed", StringComparison.Ordinal)
+            || local.StartsWith("patch_embed", StringComparison.Ordinal))
+            return 0;
+        if (local.StartsWith("blocks.", StringComparison.Ordinal) || local.StartsWith("layers.", StringComparison.Ordinal))
+            return int.Parse(local.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture) + 1;
+        return layers - 1;
+    }
+
     /// <summary>Embedding tables stored as plain parameters rather than Embedding modules.</summary>
     private static bool IsEmbeddingName(string name) =>
         name.Contains("relative_position_bias_table", StringComparison.Ordinal) ||
