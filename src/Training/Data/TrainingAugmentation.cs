@@ -3,7 +3,8 @@ using Microsoft.ML.Mask2Former.Scoring;
 namespace Microsoft.ML.Mask2Former.Training.Data;
 
 /// <summary>
-/// Geometry and normalisation of training examples: large-scale jitter or plain resize, flip,
+/// Geometry and normalisation of training examples: large-scale jitter, the seed's multi-scale
+/// resize and crop, or plain resize, flip,
 /// antialiased bilinear photo resampling (the scoring pipeline's own resize) and nearest-neighbour
 /// segment maps, computed straight into the output crop (a 2× scale never materialises the whole
 /// enlarged image).
@@ -40,6 +41,10 @@ internal sealed class TrainingAugmentation
             top = random.Next(0, Math.Max(0, nh - Size) + 1);
             left = random.Next(0, Math.Max(0, nw - Size) + 1);
         }
+        else if (Mode == ImageResizeMode.MultiScale)
+        {
+            (nh, nw, top, left, outH, outW) = MultiScaleGeometry(h, w, random);
+        }
         else
         {
             // The scoring pipeline's letterbox geometry, so a model trained this way sees images as it will be scored.
@@ -48,6 +53,36 @@ internal sealed class TrainingAugmentation
             outW = nw;
         }
         return Resample(image, nh, nw, top, left, outH, outW, flip);
+    }
+
+    /// <summary>
+    /// The resize, crop window and output size of <see cref="ImageResizeMode.MultiScale"/> for an
+    /// <paramref name="h"/>×<paramref name="w"/> image: the whole resized image, or a crop of it.
+    /// </summary>
+    internal static (int Height, int Width, int Top, int Left, int OutHeight, int OutWidth) MultiScaleGeometry(int h, int w, Random random)
+    {
+        const int LongEdge = 1333;
+        static int ShortEdge(Random random) => 480 + 32 * random.Next(0, 11);
+        // mmdetection's keep-ratio rescale: the largest factor that fits (short, 1333), sizes rounded half up.
+        static double Factor(int h, int w, int shortEdge) => Math.Min((double)LongEdge / Math.Max(h, w), (double)shortEdge / Math.Min(h, w));
+        static int Scaled(int size, double factor) => Math.Max(1, (int)(size * factor + 0.5));
+
+        if (random.NextDouble() < 0.5)
+        {
+            var f = Factor(h, w, ShortEdge(random));
+            int rh = Scaled(h, f), rw = Scaled(w, f);
+            return (rh, rw, 0, 0, rh, rw);
+        }
+        var f1 = Factor(h, w, new[] { 400, 500, 600 }[random.Next(0, 3)]);
+        int h1 = Scaled(h, f1), w1 = Scaled(w, f1);
+        var cropH = random.Next(Math.Min(h1, 384), Math.Min(h1, 600) + 1);
+        var cropW = random.Next(Math.Min(w1, 384), Math.Min(w1, 600) + 1);
+        var top1 = random.Next(0, h1 - cropH + 1);
+        var left1 = random.Next(0, w1 - cropW + 1);
+        var f2 = Factor(cropH, cropW, ShortEdge(random));
+        int nh = Scaled(h1, f2), nw = Scaled(w1, f2);
+        int top = Math.Min(nh - 1, (int)(top1 * f2 + 0.5)), left = Math.Min(nw - 1, (int)(left1 * f2 + 0.5));
+        return (nh, nw, top, left, Math.Min(Scaled(cropH, f2), nh - top), Math.Min(Scaled(cropW, f2), nw - left));
     }
 
     /// <summary>
