@@ -8,7 +8,8 @@
 #   git clone https://github.com/cocodataset/panopticapi   /opt/bench-tools/panopticapi   # commit 7bb4655
 #   git clone https://github.com/cocodataset/cocoapi       /opt/bench-tools/cocoapi       # commit 8c9bcc3
 #   (cd /opt/bench-tools/cocoapi/PythonAPI && python3 setup.py build_ext --inplace)
-# (pycocotools imports matplotlib at load time, hence python3-matplotlib.)
+# (pycocotools imports matplotlib at load time, hence python3-matplotlib; its np.float, gone since
+# NumPy 1.24, is aliased to float by the driver below, which changes no number.)
 #
 # Environment:
 #   PANOPTICAPI_DIR   the panopticapi checkout (required)
@@ -51,6 +52,8 @@ PY
 cat > "$work/coco.py" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
+import numpy as np
+if not hasattr(np, "float"): np.float = float  # cocoapi 8c9bcc3 still uses the alias NumPy 1.24 removed
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 d, iou = sys.argv[2], sys.argv[3]
