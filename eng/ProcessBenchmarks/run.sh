@@ -17,6 +17,7 @@
 #   PYTHON            the interpreter that has numpy and PIL (default /usr/bin/python3)
 #   M2F               the m2f executable to time (default: published here into artifacts/process-bench/m2f,
 #                     `dotnet publish -c Release -r linux-x64`, as the tool package ships it)
+#   M2F_BEFORE        optional second m2f (e.g. one published before a change), timed in the same rounds
 #   DATA              where the 2,000-pair set goes (default $TMPDIR/m2f-bench/eval-2000; generated once
 #                     by eng/Benchmarks' EvaluationSet, the set of the in-process benchmarks)
 #   RUNS              runs of each command (default 3)
@@ -76,7 +77,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? 
 
 # panopticapi uses one worker process per CPU: pin both sides to THREADS cores.
 cores="0-$((THREADS - 1))"
-declare -A ref ours
+declare -A ref ours before
 echo "load before: $(uptime)"
 "$M2F" --help > /dev/null  # page the tool's files in once, as for any installed tool
 for run in $(seq 1 "$RUNS"); do
@@ -87,6 +88,13 @@ for run in $(seq 1 "$RUNS"); do
     ours[$iou]+=" $(timed "$work/ours-$iou.log" taskset -c "$cores" "$M2F" eval instances --gt "$DATA/instances_gt.json" --results "$DATA/detections_$iou.json" --iou-type "$iou" --threads "$THREADS")"
   done
   ours[help]+=" $(timed "$work/ours-help.log" taskset -c "$cores" "$M2F" --help)"
+  if [[ -n "${M2F_BEFORE:-}" ]]; then
+    before[pq]+=" $(timed "$work/before-pq.log" taskset -c "$cores" "$M2F_BEFORE" eval panoptic --gt-json "$DATA/panoptic_gt.json" --gt-folder "$DATA/panoptic_gt" --pred-json "$DATA/panoptic_pred.json" --pred-folder "$DATA/panoptic_pred" --threads "$THREADS")"
+    for iou in bbox segm; do
+      before[$iou]+=" $(timed "$work/before-$iou.log" taskset -c "$cores" "$M2F_BEFORE" eval instances --gt "$DATA/instances_gt.json" --results "$DATA/detections_$iou.json" --iou-type "$iou" --threads "$THREADS")"
+    done
+    before[help]+=" $(timed "$work/before-help.log" taskset -c "$cores" "$M2F_BEFORE" --help)"
+  fi
   echo "run $run done: $(uptime)"
 done
 
@@ -106,4 +114,12 @@ for key in pq bbox segm; do
   printf '%-34s %-30s %10s %-30s %10s %7.1fx\n' "$name" "${ref[$key]# }" "$r" "${ours[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")"
 done
 printf '%-34s %-30s %10s %-30s %10s\n' "m2f --help" "" "" "${ours[help]# }" "$(median ${ours[help]})"
+if [[ -n "${M2F_BEFORE:-}" ]]; then
+  printf '\nM2F_BEFORE (%s), same rounds:\n' "$M2F_BEFORE"
+  for key in pq bbox segm help; do
+    b=$(median ${before[$key]})
+    case $key in help) r="";; *) r=$("$PYTHON" -c "print(f'{$(median ${ref[$key]}) / $b:.1f}x vs reference')");; esac
+    printf '%-34s %-30s %10s %s\n' "$key" "${before[$key]# }" "$b" "$r"
+  done
+fi
 echo "load after: $(uptime)"
