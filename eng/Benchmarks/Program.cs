@@ -25,6 +25,13 @@ public static class Program
             OnnxSideBySide.Run(size, int.Parse(runs, System.Globalization.CultureInfo.InvariantCulture), models);
             return;
         }
+        if (args is ["eval-set", var folder, .. var rest] && rest.Length <= 1)
+        {
+            // For eng/ProcessBenchmarks/run.sh: the same set the in-process evaluation benchmarks use, in a folder of the caller's choice.
+            var set = EvaluationSet.Ensure(Path.GetFullPath(folder), rest.Length == 1 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 2000);
+            Console.WriteLine(set.Folder);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
