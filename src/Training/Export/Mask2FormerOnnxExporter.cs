@@ -24,7 +24,7 @@ namespace Microsoft.ML.Mask2Former.Training.Export;
 /// model's metadata_props carry the label names, thing flags, normalisation, input-size rule and
 /// post-processing defaults (keys <c>m2f.*</c>).
 /// </remarks>
-public static class Mask2FormerOnnxExporter
+public static partial class Mask2FormerOnnxExporter
 {
     /// <summary>The opset written.</summary>
     public const int Opset = 17;
@@ -52,6 +52,9 @@ public static class Mask2FormerOnnxExporter
             throw new ArgumentOutOfRangeException(nameof(options), options.Quantization,
                 $"Quantization {(int)options.Quantization} is not supported: use {nameof(OnnxQuantization.None)} (float32) or {nameof(OnnxQuantization.DynamicInt8)}.");
         var config = model.Config;
+        if (config.Backbone is VitAdapterConfig && options.FixedHeight is { } fixedHeight
+            && (fixedHeight % VitAdapterConfig.SizeDivisor != 0 || options.FixedWidth!.Value % VitAdapterConfig.SizeDivisor != 0))
+            throw new ArgumentException($"a ViT-Adapter model needs an input size that is a multiple of {VitAdapterConfig.SizeDivisor}; found {fixedHeight}x{options.FixedWidth}.", nameof(options));
         var labels = Labels(config, options);
 
         var weights = Checkpoints.ModuleCheckpoint.StateDict(model);
@@ -115,7 +118,7 @@ public static class Mask2FormerOnnxExporter
     }
 
     /// <summary>Walks the network and emits its nodes.</summary>
-    private sealed class Emitter(Mask2FormerConfig config, Dictionary<string, Tensor> weights, OnnxExportOptions options)
+    private sealed partial class Emitter(Mask2FormerConfig config, Dictionary<string, Tensor> weights, OnnxExportOptions options)
     {
         private readonly OnnxGraphBuilder _g = new();
         private readonly Dictionary<(int Level, int Features), string> _positions = new();
@@ -149,6 +152,7 @@ public static class Mask2FormerOnnxExporter
             {
                 SwinConfig swin => Swin(pixels, swin),
                 ResNetConfig resnet => ResNet(pixels, resnet),
+                VitAdapterConfig vit => VitAdapter(pixels, vit),
                 _ => throw new NotSupportedException($"backbone {config.Backbone.ModelType} cannot be exported"),
             };
             var (multiScale, maskFeatures) = PixelDecoderForward(features);

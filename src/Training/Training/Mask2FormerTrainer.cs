@@ -220,7 +220,11 @@ public sealed class Mask2FormerTrainer
             ImportanceSampleRatio = config.ImportanceSampleRatio,
             Matcher = new HungarianMatcherOptions { ClassCost = config.ClassWeight, MaskCost = config.MaskWeight, DiceCost = config.DiceWeight, NumPoints = points },
         });
-        var groups = ParameterGroups.Build(network, o.LearningRate, o.WeightDecay, o.BackboneMultiplier);
+        var groups = o.LayerDecayRate is { } decayRate
+            ? ParameterGroups.BuildLayerDecay(network, o.LearningRate, o.WeightDecay, decayRate,
+                o.LayerDecayLayers ?? (config.Backbone as VitAdapterConfig)?.Depth
+                ?? throw new ArgumentException($"{nameof(o.LayerDecayRate)} needs a ViT-Adapter backbone or {nameof(o.LayerDecayLayers)}"))
+            : ParameterGroups.Build(network, o.LearningRate, o.WeightDecay, o.BackboneMultiplier);
         using var optimizer = ParameterGroups.CreateAdamW(groups, o.Beta1, o.Beta2, o.Epsilon);
         var controllers = optimizer.ParamGroups.ToArray();
         var parameters = groups.SelectMany(g => g.Parameters.Select(p => p.Parameter)).ToArray();

@@ -68,6 +68,18 @@ public sealed class Mask2FormerTrainerOptions
     /// <summary>The backbone's learning-rate multiplier. Default 0.1 (<c>SOLVER.BACKBONE_MULTIPLIER</c>).</summary>
     public double BackboneMultiplier { get; set; } = 0.1;
 
+    /// <summary>
+    /// Layer-wise learning-rate decay for a ViT-Adapter backbone, as ViT-Adapter's <c>LayerDecayOptimizerConstructor</c>
+    /// (<c>paramwise_cfg.layer_decay_rate</c>, 0.9 in the released COCO recipe): ViT block j learns at
+    /// <see cref="LearningRate"/> × rate^(L + 1 − (j + 1)) with L = <see cref="LayerDecayLayers"/>, the patch embedding
+    /// at rate^(L + 1), the adapter and the head at the base rate; biases and 1-D parameters without weight decay.
+    /// <see cref="BackboneMultiplier"/> is then not used. Default null: off (the Mask2Former groups).
+    /// </summary>
+    public double? LayerDecayRate { get; set; }
+
+    /// <summary>The layer count of the decay (<c>paramwise_cfg.num_layers</c>). Default null: the ViT's depth.</summary>
+    public int? LayerDecayLayers { get; set; }
+
     /// <summary>AdamW β1. Default 0.9 (PyTorch <c>AdamW</c>).</summary>
     public double Beta1 { get; set; } = 0.9;
 
@@ -165,6 +177,8 @@ public sealed class Mask2FormerTrainerOptions
         Check(LearningRate > 0 && double.IsFinite(LearningRate), $"{nameof(LearningRate)} must be positive, got {LearningRate}");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), $"{nameof(WeightDecay)} must be non-negative, got {WeightDecay}");
         Check(BackboneMultiplier >= 0 && double.IsFinite(BackboneMultiplier), $"{nameof(BackboneMultiplier)} must be non-negative, got {BackboneMultiplier}");
+        Check(LayerDecayRate is null || (LayerDecayRate > 0 && LayerDecayRate <= 1), $"{nameof(LayerDecayRate)} must be in (0, 1], got {LayerDecayRate}");
+        Check(LayerDecayLayers is null or >= 1, $"{nameof(LayerDecayLayers)} must be at least 1, got {LayerDecayLayers}");
         Check(GradientClipNorm >= 0 && double.IsFinite(GradientClipNorm), $"{nameof(GradientClipNorm)} must be non-negative, got {GradientClipNorm}");
         Check(NumPoints is null or >= 1, $"{nameof(NumPoints)} must be positive, got {NumPoints}");
         Check(CheckpointInterval >= 1, $"{nameof(CheckpointInterval)} must be at least 1, got {CheckpointInterval}");
