@@ -42,7 +42,7 @@ namespace Mask2Former.Cli.Commands
             var seed = new Option<int>("--seed") { Description = "Seed of weights, data order, augmentation and point sampling.", DefaultValueFactory = _ => 0 };
             var schedule = new Option<string>("--schedule") { Description = "multistep (×0.1 at 88.9 % and 96.3 %) or poly.", DefaultValueFactory = _ => "multistep" };
             var warmup = new Option<long>("--warmup") { Description = "Linear warm-up steps from 0.001 × lr (0: none).", DefaultValueFactory = _ => 0 };
-            var resize = new Option<string>("--resize") { Description = "lsj (large-scale jitter 0.1–2.0, crop, flip) or resize (fit into --size, flip).", DefaultValueFactory = _ => "lsj" };
+            var resize = new Option<string>("--resize") { Description = "lsj (large-scale jitter 0.1–2.0, crop, flip), resize (fit into --size, flip) or multiscale (DETR-style: shortest edge 480–800, longest ≤ 1333, or 400/500/600 then a 384–600 crop then 480–800; flip; --size not used).", DefaultValueFactory = _ => "lsj" };
             var points = new Option<int?>("--points") { Description = "Points per mask for matching and losses (default: the config's train_num_points, 12544)." };
             var validation = new Option<DirectoryInfo?>("--val") { Description = "COCO panoptic folder for validation PQ." };
             var validateEvery = new Option<long>("--val-every") { Description = "Steps between validations (and after the last).", DefaultValueFactory = _ => 500 };
@@ -80,7 +80,8 @@ namespace Mask2Former.Cli.Commands
                             {
                                 "lsj" => ImageResizeMode.LargeScaleJitter,
                                 "resize" => ImageResizeMode.Resize,
-                                var s => throw new ArgumentException($"--resize must be lsj or resize, got '{s}'"),
+                                "multiscale" or "multi-scale" => ImageResizeMode.MultiScale,
+                                var s => throw new ArgumentException($"--resize must be lsj, resize or multiscale, got '{s}'"),
                             },
                             NumPoints = parse.GetValue(points),
                             ValidationFolder = parse.GetValue(validation)?.FullName,

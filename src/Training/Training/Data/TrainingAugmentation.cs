@@ -40,6 +40,30 @@ internal sealed class TrainingAugmentation
             top = random.Next(0, Math.Max(0, nh - Size) + 1);
             left = random.Next(0, Math.Max(0, nw - Size) + 1);
         }
+        else if (Mode == ImageResizeMode.MultiScale)
+        {
+            if (random.NextDouble() < 0.5)
+            {
+                (nh, nw) = ShortestEdge(h, w, MultiScaleEdge(random));
+                (outH, outW) = (nh, nw);
+            }
+            else
+            {
+                // Resize, crop, resize again, computed as one resample: the whole image is scaled so that
+                // the crop comes out at its final size, and the output window is that crop.
+                var (h1, w1) = ShortestEdge(h, w, CropStageEdges[random.Next(CropStageEdges.Length)]);
+                var cropH = random.Next(Math.Min(h1, CropMin), Math.Min(h1, CropMax) + 1);
+                var cropW = random.Next(Math.Min(w1, CropMin), Math.Min(w1, CropMax) + 1);
+                var cropTop = random.Next(0, h1 - cropH + 1);
+                var cropLeft = random.Next(0, w1 - cropW + 1);
+                (outH, outW) = ShortestEdge(cropH, cropW, MultiScaleEdge(random));
+                double fy = (double)outH / cropH, fx = (double)outW / cropW;
+                nh = Math.Max(outH, (int)Math.Round(h1 * fy));
+                nw = Math.Max(outW, (int)Math.Round(w1 * fx));
+                top = Math.Min((int)Math.Round(cropTop * fy), nh - outH);
+                left = Math.Min((int)Math.Round(cropLeft * fx), nw - outW);
+            }
+        }
         else
         {
             // The scoring pipeline's letterbox geometry, so a model trained this way sees images as it will be scored.
@@ -48,6 +72,28 @@ internal sealed class TrainingAugmentation
             outW = nw;
         }
         return Resample(image, nh, nw, top, left, outH, outW, flip);
+    }
+
+    /// <summary>The longest edge of <see cref="ImageResizeMode.MultiScale"/>'s resizes.</summary>
+    internal const int MultiScaleMaxEdge = 1333;
+
+    /// <summary>The crop's side range of <see cref="ImageResizeMode.MultiScale"/> (mmdet's <c>absolute_range</c> crop).</summary>
+    internal const int CropMin = 384, CropMax = 600;
+
+    /// <summary>The shortest edges of <see cref="ImageResizeMode.MultiScale"/>'s resize before its crop.</summary>
+    internal static readonly int[] CropStageEdges = [400, 500, 600];
+
+    /// <summary>One of the shortest edges 480, 512, …, 800.</summary>
+    internal static int MultiScaleEdge(Random random) => 480 + 32 * random.Next(11);
+
+    /// <summary>
+    /// The size with the shortest edge at <paramref name="edge"/> and the longest at most
+    /// <see cref="MultiScaleMaxEdge"/>, keeping the aspect ratio (mmdet's <c>keep_ratio</c> rescale, rounded half up).
+    /// </summary>
+    internal static (int Height, int Width) ShortestEdge(int h, int w, int edge)
+    {
+        var factor = Math.Min((double)edge / Math.Min(h, w), (double)MultiScaleMaxEdge / Math.Max(h, w));
+        return (Math.Max(1, (int)(h * factor + 0.5)), Math.Max(1, (int)(w * factor + 0.5)));
     }
 
     /// <summary>
