@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.Mask2Former.Training;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -36,7 +37,7 @@ namespace Mask2Former.Cli.Commands
             var size = new Option<int>("--size") { Description = "Training crop size (large-scale jitter) in pixels.", DefaultValueFactory = _ => 256 };
             var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: config.json, model.safetensors, labels.json, log.jsonl, checkpoints/.", Required = true };
             var resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in --out (same --batch and --seed)." };
-            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, or an mmdetection checkpoint.pth; mismatched tensors such as another class head are skipped)." };
+            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, an mmdetection checkpoint.pth, or a model folder: an mmdetection folder's checkpoint.pth, else model.safetensors; without --config, an mmdetection folder's config.json is the network; mismatched tensors such as another class head are skipped)." };
             var lr = new Option<double>("--lr") { Description = "Base learning rate (backbone ×0.1).", DefaultValueFactory = _ => 1e-4 };
             var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise learning-rate decay of a ViT-Adapter backbone (0.9 in the released recipe): block j at lr × rate^(depth − j), the patch embedding at lr × rate^(depth + 1), adapter and head at lr; replaces the backbone ×0.1." };
             var seed = new Option<int>("--seed") { Description = "Seed of weights, data order, augmentation and point sampling.", DefaultValueFactory = _ => 0 };
@@ -55,6 +56,10 @@ namespace Mask2Former.Cli.Commands
             command.SetAction(parse => CliExit.Guard(stderr, () =>
                     {
                         var name = parse.GetValue(config)!;
+                        // An mmdetection folder to fine-tune from describes its own network unless --config says otherwise.
+                        if (parse.GetResult(config) is null or { Implicit: true } && parse.GetValue(init) is { } initFolder
+                            && Directory.Exists(initFolder.FullName) && MmdetModelFolder.IsMmdetFolder(initFolder.FullName))
+                            name = Path.Combine(initFolder.FullName, MmdetModelFolder.ConfigFile);
                         CliLimits.SquareSize(parse.GetValue(size), "--size");
                         var rank = "";
                         var options = new Mask2FormerTrainerOptions
