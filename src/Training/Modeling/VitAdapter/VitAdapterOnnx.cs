@@ -150,10 +150,11 @@ public static partial class Mask2FormerOnnxExporter
                 q = Heads(_g.Gemm(tokens, chunks[0] * scale, qBias * scale, prefix + ".q_scaled"), 0, 2, 1, 3);
                 k = Heads(_g.Linear(tokens, chunks[1], null, prefix + ".k"), 0, 2, 3, 1);
                 v = Heads(_g.Gemm(tokens, chunks[2], vBias, prefix + ".v"), 0, 2, 1, 3);
-                var table = W(prefix + ".relative_position_bias_table");
-                var index2 = Modeling.Swin.SwinSelfAttention.RelativePositionIndex(window);
-                var bias = table.index_select(0, index2.view(-1)).view(n, n, -1).permute(2, 0, 1).unsqueeze(0).contiguous();
-                scores = _g.Add(_g.MatMul(q, k), _g.Initializer(prefix + ".relative_position_bias", bias));
+                // The bias gathered from the table in the graph (ONNX Runtime folds it once per session):
+                // stored expanded, window 56's [16, 3136, 3136] would add 630 MB per block to the file.
+                var table = _g.Initializer(prefix + ".relative_position_bias_table", W(prefix + ".relative_position_bias_table"));
+                var bias = _g.Reshape(_g.Transpose(_g.Op("Gather", [table, RelativePositionIndex(window)], Attr("axis", 0L)), 1, 0), 1, heads, n, n);
+                scores = _g.Add(_g.MatMul(q, k), bias);
             }
             var context = _g.Reshape(_g.Transpose(_g.MatMul(_g.Softmax(scores), v), 0, 2, 1, 3), -1, dim);
             var attended = Gemm(context, prefix + ".proj");
@@ -162,6 +163,22 @@ public static partial class Mask2FormerOnnxExporter
             back = _g.Reshape(_g.Transpose(back, 0, 1, 3, 2, 4, 5), paddedShape);
             back = _g.Slice(back, _g.Ints(0, 0), _g.Concat(0, height, width), [1, 2]);
             return _g.Reshape(back, -1, dim);
+        }
+
+        /// <summary>The flattened pair → bias-table row index [w⁴] (int64, BEiT's formula) of a window side, one initializer per side.</summary>
+        private string RelativePositionIndex(int window)
+        {
+            var name = $"{VitBackbone}.relative_position_index.{window}";
+            if (_g.Graph.Initializer.Any(t => t.Name == name)) return name;
+            long[] values;
+            using (var scope = NewDisposeScope())
+                values = Modeling.Swin.SwinSelfAttention.RelativePositionIndex(window).view(-1).to(ScalarType.Int64).data<long>().ToArray();
+            var bytes = new byte[values.Length * sizeof(long)];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            var proto = new Onnx.TensorProto { Name = name, DataType = (int)Onnx.TensorProto.Types.DataType.Int64, RawData = Google.Protobuf.ByteString.CopyFrom(bytes) };
+            proto.Dims.Add(values.Length);
+            _g.Graph.Initializer.Add(proto);
+            return name;
         }
 
         /// <summary>The injector over ViT rows: x + gamma · deformable attention of normed x into the normed prior's three levels.</summary>
