@@ -93,7 +93,7 @@ internal static class CommandPaths
         ["train"] = new Dictionary<string, PathRole>
         {
             ["--data"] = PathRole.InputFolder, ["--val"] = PathRole.InputFolder, ["--config"] = PathRole.InputFileIfExists,
-            ["--init"] = PathRole.InputFile, ["--out"] = PathRole.OutputFolder,
+            ["--init"] = PathRole.ModelFileOrFolder, ["--out"] = PathRole.OutputFolder,
         },
     };
 

@@ -131,7 +131,7 @@ public sealed class Mask2FormerTrainer
         {
             if (Options.InitialWeights is { } init && resumeConfig is null)
             {
-                if (!File.Exists(init)) throw new FileNotFoundException($"initial weights not found: '{init}'", init);
+                init = InitialWeightsFile(init);
                 var report = init.EndsWith(".pth", StringComparison.OrdinalIgnoreCase)
                     ? MmdetModelFolder.LoadWeights(network, init, strict: false)
                     : ModuleCheckpoint.Load(network, init, strict: false);
@@ -149,6 +149,22 @@ public sealed class Mask2FormerTrainer
             network.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The weights file of <see cref="Mask2FormerTrainerOptions.InitialWeights"/>: the file itself, or in a
+    /// model folder its <c>checkpoint.pth</c> (mmdetection) or <c>model.safetensors</c> (ours / Hugging Face).
+    /// </summary>
+    private static string InitialWeightsFile(string init)
+    {
+        if (Directory.Exists(init))
+        {
+            var file = Path.Combine(init, MmdetModelFolder.IsMmdetFolder(init) ? MmdetModelFolder.CheckpointFile : TrainingCheckpoint.ModelFile);
+            if (!File.Exists(file)) throw new FileNotFoundException($"the initial-weights folder '{init}' has no {Path.GetFileName(file)}", file);
+            return file;
+        }
+        if (!File.Exists(init)) throw new FileNotFoundException($"initial weights not found: '{init}'", init);
+        return init;
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ public sealed class Mask2FormerTrainerOptions
 
     /// <summary>
     /// A safetensors file (Hugging Face names) or an mmdetection <c>.pth</c> checkpoint (through
-    /// <see cref="Checkpoints.MmdetModelFolder"/>'s name map) to start from, e.g. a pretrained model. Tensors whose
+    /// <see cref="Checkpoints.MmdetModelFolder"/>'s name map) to start from, e.g. a pretrained model, or a model folder
+    /// (an mmdetection folder's <c>checkpoint.pth</c>, otherwise its <c>model.safetensors</c>). Tensors whose
     /// name or shape does not fit (a class head of another size) are left at their initial values.
     /// Default none (random initialisation; Mask2Former starts from an ImageNet backbone, <c>MODEL.WEIGHTS</c>).
     /// </summary>

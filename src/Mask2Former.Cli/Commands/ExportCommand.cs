@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Export;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 
@@ -42,16 +43,20 @@ namespace Mask2Former.Cli.Commands
             {
                 if (parse.GetValue(opset) != Mask2FormerOnnxExporter.Opset)
                     throw new ArgumentException($"--opset {parse.GetValue(opset)} is not supported; the exporter writes opset {Mask2FormerOnnxExporter.Opset}");
-                var options = new OnnxExportOptions { Quantization = ParseQuantization(parse.GetValue(quantize)) };
-                if (parse.GetValue(fixedSize) is { } size)
-                    (options.FixedHeight, options.FixedWidth) = CliArguments.ParseSize(size, "--fixed");
                 var folder = parse.GetValue(model)!;
                 if (!folder.Exists) throw new DirectoryNotFoundException($"model folder not found: '{folder.FullName}'");
+                // An mmdetection folder's own normalisation and test_cfg post-processing go into the metadata.
+                var options = MmdetModelFolder.IsMmdetFolder(folder.FullName)
+                    ? OnnxExportOptions.FromMmdet(MmdetConfig.Load(Path.Combine(folder.FullName, MmdetModelFolder.ConfigFile)))
+                    : new OnnxExportOptions();
+                options.Quantization = ParseQuantization(parse.GetValue(quantize));
+                if (parse.GetValue(fixedSize) is { } size)
+                    (options.FixedHeight, options.FixedWidth) = CliArguments.ParseSize(size, "--fixed");
                 var watch = Stopwatch.StartNew();
                 using var network = Mask2FormerForUniversalSegmentation.FromPretrained(folder.FullName);
                 if (parse.GetValue(labels) is { } labelFile) ReadLabels(labelFile.FullName, network.Config.NumLabels, options);
                 var report = Mask2FormerOnnxExporter.Export(network, parse.GetValue(output)!.FullName, options);
-                stdout.WriteLine($"Wrote {report.Path}: {report.Nodes} nodes, {report.Initializers} initializers, {report.Bytes / 1e6:F1} MB, input {report.InputSize}, opset {Mask2FormerOnnxExporter.Opset}{(report.QuantizedMatrixProducts > 0 ? $", dynamic int8 ({report.QuantizedMatrixProducts} matrix products)" : "")}.");
+                stdout.WriteLine($"Wrote {report.Path}: {report.Nodes} nodes, {report.Initializers} initializers, {report.Bytes / 1e6:F1} MB, input {report.InputSize}, opset {Mask2FormerOnnxExporter.Opset}{(report.QuantizedMatrixProducts > 0 ? $", dynamic int8 ({report.QuantizedMatrixProducts} matrix products)" : "")}{(report.ExternalDataPath is { } data ? $", weights in {data}" : "")}.");
                 stderr.WriteLine($"Exported in {watch.Elapsed.TotalSeconds:F2} s.");
                 return CliExit.Ok;
             }));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.Mask2Former.Training;
+using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Modeling;
@@ -36,7 +37,7 @@ namespace Mask2Former.Cli.Commands
             var size = new Option<int>("--size") { Description = "Training crop size (large-scale jitter) in pixels.", DefaultValueFactory = _ => 256 };
             var output = new Option<DirectoryInfo>("--out") { Description = "Output folder: config.json, model.safetensors, labels.json, log.jsonl, checkpoints/.", Required = true };
             var resume = new Option<bool>("--resume") { Description = "Continue from the last checkpoint in --out (same --batch and --seed)." };
-            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, or an mmdetection checkpoint.pth; mismatched tensors such as another class head are skipped)." };
+            var init = new Option<FileInfo?>("--init") { Description = "Start from these weights (safetensors with Hugging Face names, an mmdetection checkpoint.pth, or a model folder: an mmdetection folder's checkpoint.pth, else model.safetensors; without --config, an mmdetection folder's config.json is the network; mismatched tensors such as another class head are skipped)." };
             var lr = new Option<double>("--lr") { Description = "Base learning rate (backbone ×0.1).", DefaultValueFactory = _ => 1e-4 };
             var layerDecay = new Option<double?>("--layer-decay") { Description = "Layer-wise learning-rate decay for a ViT-Adapter backbone (the seed's recipe: 0.9); replaces the backbone ×0.1." };
             var seed = new Option<int>("--seed") { Description = "Seed of weights, data order, augmentation and point sampling.", DefaultValueFactory = _ => 0 };
@@ -55,6 +56,10 @@ namespace Mask2Former.Cli.Commands
             command.SetAction(parse => CliExit.Guard(stderr, () =>
                     {
                         var name = parse.GetValue(config)!;
+                        // An mmdetection folder to fine-tune from describes its own network unless --config says otherwise.
+                        if (parse.GetResult(config) is null or { Implicit: true } && parse.GetValue(init) is { } initFolder
+                            && Directory.Exists(initFolder.FullName) && MmdetModelFolder.IsMmdetFolder(initFolder.FullName))
+                            name = Path.Combine(initFolder.FullName, MmdetModelFolder.ConfigFile);
                         CliLimits.SquareSize(parse.GetValue(size), "--size");
                         var rank = "";
                         var options = new Mask2FormerTrainerOptions
@@ -126,12 +131,12 @@ namespace Mask2Former.Cli.Commands
         [
             (nameof(Mask2FormerTrainerOptions.MaxSteps), "--steps"), (nameof(Mask2FormerTrainerOptions.BatchSize), "--batch"),
             (nameof(Mask2FormerTrainerOptions.ImageSize), "--size"), (nameof(Mask2FormerTrainerOptions.LearningRate), "--lr"),
+            (nameof(Mask2FormerTrainerOptions.LayerDecayRate), "--layer-decay"),
             (nameof(Mask2FormerTrainerOptions.Seed), "--seed"), (nameof(Mask2FormerTrainerOptions.WarmupSteps), "--warmup"),
             (nameof(Mask2FormerTrainerOptions.NumPoints), "--points"), (nameof(Mask2FormerTrainerOptions.ValidationInterval), "--val-every"),
             (nameof(Mask2FormerTrainerOptions.CheckpointInterval), "--checkpoint-every"), (nameof(Mask2FormerTrainerOptions.ReportInterval), "--report-every"),
             (nameof(Mask2FormerTrainerOptions.OutputFolder), "--out"), (nameof(Mask2FormerTrainerOptions.InitialWeights), "--init"),
             (nameof(Mask2FormerTrainerOptions.ValidationFolder), "--val"), (nameof(Mask2FormerTrainerOptions.Resume), "--resume"),
-            (nameof(Mask2FormerTrainerOptions.LayerDecayRate), "--layer-decay"),
         ];
 
         /// <summary>The trainer's messages name its properties (MaxSteps); the user typed options (--steps).</summary>

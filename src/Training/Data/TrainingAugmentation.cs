@@ -55,6 +55,28 @@ internal sealed class TrainingAugmentation
         return Resample(image, nh, nw, top, left, outH, outW, flip);
     }
 
+    /// <summary>The longest edge of <see cref="ImageResizeMode.MultiScale"/>'s resizes.</summary>
+    internal const int MultiScaleMaxEdge = 1333;
+
+    /// <summary>The crop's side range of <see cref="ImageResizeMode.MultiScale"/> (mmdet's <c>absolute_range</c> crop).</summary>
+    internal const int CropMin = 384, CropMax = 600;
+
+    /// <summary>The shortest edges of <see cref="ImageResizeMode.MultiScale"/>'s resize before its crop.</summary>
+    internal static readonly int[] CropStageEdges = [400, 500, 600];
+
+    /// <summary>One of the shortest edges 480, 512, …, 800.</summary>
+    internal static int MultiScaleEdge(Random random) => 480 + 32 * random.Next(11);
+
+    /// <summary>
+    /// The size with the shortest edge at <paramref name="edge"/> and the longest at most
+    /// <see cref="MultiScaleMaxEdge"/>, keeping the aspect ratio (mmdet's <c>keep_ratio</c> rescale, rounded half up).
+    /// </summary>
+    internal static (int Height, int Width) ShortestEdge(int h, int w, int edge)
+    {
+        var factor = Math.Min((double)edge / Math.Min(h, w), (double)MultiScaleMaxEdge / Math.Max(h, w));
+        return (Math.Max(1, (int)(h * factor + 0.5)), Math.Max(1, (int)(w * factor + 0.5)));
+    }
+
     /// <summary>
     /// The resize, crop window and output size of <see cref="ImageResizeMode.MultiScale"/> for an
     /// <paramref name="h"/>×<paramref name="w"/> image: the whole resized image, or a crop of it.

@@ -5,6 +5,8 @@ using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
 
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
+
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
 /// <summary>
@@ -35,14 +37,35 @@ public static class Mask2FormerOnnxExporter
     public static OnnxExportReport Export(Mask2FormerForUniversalSegmentation model, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var proto = Build(model, options ?? new OnnxExportOptions(), out var report);
+        options ??= new OnnxExportOptions();
+        var proto = Build(model, options, out var report);
+        var external = OnnxExternalData.InitializerBytes(proto) > options.ExternalDataThreshold;
+        string? dataPath = null;
+        if (external)
+        {
+            // The weights first, so that a model file never names data that is not there yet.
+            dataPath = path + ".data";
+            Formats.AtomicFile.Write(dataPath, stream => OnnxExternalData.Move(proto, stream, Path.GetFileName(dataPath)));
+        }
         Formats.AtomicFile.Write(path, stream => proto.WriteTo(stream));
-        return report with { Path = Path.GetFullPath(path), Bytes = new FileInfo(path).Length };
+        return report with
+        {
+            Path = Path.GetFullPath(path),
+            Bytes = new FileInfo(path).Length + (dataPath is null ? 0 : new FileInfo(dataPath).Length),
+            ExternalDataPath = dataPath is null ? null : Path.GetFullPath(dataPath),
+        };
     }
 
     /// <summary>Exports to bytes (for embedding or in-memory sessions).</summary>
-    public static byte[] ExportToBytes(Mask2FormerForUniversalSegmentation model, OnnxExportOptions? options = null) =>
-        Build(model, options ?? new OnnxExportOptions(), out _).ToByteArray();
+    /// <exception cref="InvalidOperationException">The model's weights exceed protobuf's 2 GiB limit: export to a file (with external data) instead.</exception>
+    public static byte[] ExportToBytes(Mask2FormerForUniversalSegmentation model, OnnxExportOptions? options = null)
+    {
+        var proto = Build(model, options ?? new OnnxExportOptions(), out _);
+        var bytes = OnnxExternalData.InitializerBytes(proto);
+        if (bytes >= OnnxExternalData.ProtobufLimit)
+            throw new InvalidOperationException($"the model's weights take {bytes / (1024.0 * 1024 * 1024):F2} GiB, more than one protobuf message can hold (2 GiB): export to a file, which writes them as ONNX external data beside it.");
+        return proto.ToByteArray();
+    }
 
     internal static ModelProto Build(Mask2FormerForUniversalSegmentation model, OnnxExportOptions options, out OnnxExportReport report)
     {
@@ -53,7 +76,12 @@ public static class Mask2FormerOnnxExporter
         if (!Enum.IsDefined(options.Quantization))
             throw new ArgumentOutOfRangeException(nameof(options), options.Quantization,
                 $"Quantization {(int)options.Quantization} is not supported: use {nameof(OnnxQuantization.None)} (float32) or {nameof(OnnxQuantization.DynamicInt8)}.");
+        if (options.FilterLowScore is not null && options.PostProcessing != PostProcessingMode.MmDetection)
+            throw new ArgumentException("FilterLowScore is an mmdetection setting: set PostProcessing to MmDetection with it.", nameof(options));
         var config = model.Config;
+        if (config.Backbone is VitAdapterConfig && options.FixedHeight is { } fixedHeight
+            && (fixedHeight % VitAdapterConfig.SizeDivisor != 0 || options.FixedWidth!.Value % VitAdapterConfig.SizeDivisor != 0))
+            throw new ArgumentException($"a ViT-Adapter model needs an input size that is a multiple of {VitAdapterConfig.SizeDivisor}; found {fixedHeight}x{options.FixedWidth}.", nameof(options));
         var labels = Labels(config, options);
 
         var weights = Checkpoints.ModuleCheckpoint.StateDict(model);
@@ -100,5 +128,8 @@ public static class Mask2FormerOnnxExporter
         yield return new("m2f.overlap_threshold", options.OverlapThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new("m2f.num_queries", config.NumQueries.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (options.Quantization == OnnxQuantization.DynamicInt8) yield return new("m2f.quantization", "dynamic-int8");
+        if (options.PostProcessing is { } mode)
+            yield return new(PostProcessingModes.MetadataKey, mode == PostProcessingMode.MmDetection ? "mmdetection" : "detectron2");
+        if (options.FilterLowScore is { } filter) yield return new(PostProcessingModes.FilterLowScoreKey, filter ? "true" : "false");
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
+using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
@@ -38,6 +39,7 @@ internal sealed partial class OnnxEmitter(Mask2FormerConfig config, Dictionary<s
         {
             SwinConfig swin => Swin(pixels, swin),
             ResNetConfig resnet => ResNet(pixels, resnet),
+            VitAdapterConfig vit => VitAdapter(pixels, vit),
             _ => throw new NotSupportedException($"backbone {config.Backbone.ModelType} cannot be exported"),
         };
         var (multiScale, maskFeatures) = PixelDecoderForward(features);

@@ -1,4 +1,5 @@
 using Microsoft.ML.Mask2Former.Scoring;
+using Microsoft.ML.Mask2Former.Training.Modeling;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
@@ -37,6 +38,45 @@ public sealed class OnnxExportOptions
     /// <see cref="OnnxQuantization.DynamicInt8"/>. Other values are refused.
     /// </summary>
     public OnnxQuantization Quantization { get; set; } = OnnxQuantization.None;
+
+    /// <summary>
+    /// When the weights take more than this many bytes (default 1 GiB), a file export writes them as
+    /// ONNX external data to <c>&lt;file&gt;.data</c> beside the model (protobuf cannot hold more than
+    /// 2 GiB in one file: ViT-Adapter-L needs it). ONNX Runtime and ML.NET load such a model from its
+    /// path, with the data file beside it. 0 always writes external data.
+    /// </summary>
+    public long ExternalDataThreshold { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// The post-processing the model's numbers come from, written as <c>m2f.post_processing</c> for
+    /// scoring to default to; <see langword="null"/> (default) writes none (scoring then uses detectron2's).
+    /// </summary>
+    public PostProcessingMode? PostProcessing { get; set; }
+
+    /// <summary>
+    /// mmdetection's <c>test_cfg.filter_low_score</c>, written as <c>m2f.filter_low_score</c> when set
+    /// (only with <see cref="PostProcessing"/> = <see cref="PostProcessingMode.MmDetection"/>).
+    /// </summary>
+    public bool? FilterLowScore { get; set; }
+
+    /// <summary>
+    /// Options that carry an mmdetection configuration's own settings: <c>img_norm_cfg</c> (scaled to
+    /// [0, 1]) and <c>test_cfg</c> (mmdetection post-processing, <c>object_mask_thr</c>,
+    /// <c>iou_thr</c>, <c>filter_low_score</c>), so the exported model scores as mmdetection tests it.
+    /// </summary>
+    public static OnnxExportOptions FromMmdet(MmdetConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new OnnxExportOptions
+        {
+            Mean = config.PixelMean.Select(m => m / 255.0).ToArray(),
+            Std = config.PixelStd.Select(s => s / 255.0).ToArray(),
+            PostProcessing = PostProcessingMode.MmDetection,
+            FilterLowScore = config.FilterLowScore,
+            ObjectMaskThreshold = config.ObjectMaskThreshold,
+            OverlapThreshold = config.OverlapThreshold,
+        };
+    }
 }
 
 /// <summary>The weight quantisation an export applies (<see cref="OnnxExportOptions.Quantization"/>).</summary>
@@ -63,9 +103,12 @@ public enum OnnxQuantization
 /// <param name="Initializers">Weight and constant tensors.</param>
 /// <param name="InputSize">"dynamic" or "HxW".</param>
 /// <param name="Path">The file written ("" for bytes).</param>
-/// <param name="Bytes">The file's size.</param>
+/// <param name="Bytes">The file's size (with its external data).</param>
 public sealed record OnnxExportReport(int Nodes, int Initializers, string InputSize, string Path, long Bytes)
 {
     /// <summary>Matrix products stored as int8 (<see cref="OnnxQuantization.DynamicInt8"/>); 0 for a float32 export.</summary>
     public int QuantizedMatrixProducts { get; init; }
+
+    /// <summary>The external-data file written beside the model, or null when the weights are inside it.</summary>
+    public string? ExternalDataPath { get; init; }
 }

@@ -20,13 +20,26 @@ namespace Microsoft.ML.Mask2Former.Training.Modeling;
 /// </summary>
 public sealed class MmdetConfig
 {
-    private MmdetConfig(Mask2FormerConfig model, IReadOnlyList<bool> isThing, IReadOnlyList<double> mean, IReadOnlyList<double> std)
+    private MmdetConfig(Mask2FormerConfig model, IReadOnlyList<bool> isThing, IReadOnlyList<double> mean, IReadOnlyList<double> std, JsonObject? testCfg)
     {
         Model = model;
         IsThing = isThing;
         PixelMean = mean;
         PixelStd = std;
+        // MaskFormerFusionHead's defaults for absent keys.
+        ObjectMaskThreshold = testCfg?["object_mask_thr"]?.GetValue<double>() ?? 0.8;
+        OverlapThreshold = testCfg?["iou_thr"]?.GetValue<double>() ?? 0.8;
+        FilterLowScore = testCfg?["filter_low_score"]?.GetValue<bool>() ?? false;
     }
+
+    /// <summary><c>test_cfg.object_mask_thr</c>: minimum query score of a panoptic segment (default 0.8, the fusion head's).</summary>
+    public double ObjectMaskThreshold { get; }
+
+    /// <summary><c>test_cfg.iou_thr</c>: minimum visible fraction of a segment's mask (default 0.8).</summary>
+    public double OverlapThreshold { get; }
+
+    /// <summary><c>test_cfg.filter_low_score</c>: keep only segment pixels whose own mask probability is at least 0.5 (default false).</summary>
+    public bool FilterLowScore { get; }
 
     /// <summary>The network's configuration (labels = the classes).</summary>
     public Mask2FormerConfig Model { get; }
@@ -159,7 +172,7 @@ public sealed class MmdetConfig
             var mean = normCfg?["mean"] is JsonArray m ? m.Select(x => x!.GetValue<double>()).ToArray() : new[] { 123.675, 116.28, 103.53 };
             var std = normCfg?["std"] is JsonArray s ? s.Select(x => x!.GetValue<double>()).ToArray() : new[] { 58.395, 57.12, 57.375 };
             if (mean.Length != 3 || std.Length != 3) Fail("img_norm_cfg mean and std must have 3 entries");
-            return new MmdetConfig(config, isThing, mean, std);
+            return new MmdetConfig(config, isThing, mean, std, model["test_cfg"] as JsonObject);
         }
 
         private VitAdapterConfig ReadBackbone(JsonObject b)

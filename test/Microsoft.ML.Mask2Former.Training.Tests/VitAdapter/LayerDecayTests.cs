@@ -56,6 +56,18 @@ public sealed class LayerDecayTests
     }
 
     [TestMethod]
+    public void LayerIdsFollowTheBlockIndexNotItsDigits()
+    {
+        // ViT-Adapter-L: 24 blocks, L = 26.
+        Assert.AreEqual(0, ParameterGroups.LayerOf(B + "cls_token", 26));
+        Assert.AreEqual(0, ParameterGroups.LayerOf(B + "pos_embed", 26));
+        Assert.AreEqual(12, ParameterGroups.LayerOf(B + "blocks.11.attn.qkv.weight", 26));
+        Assert.AreEqual(24, ParameterGroups.LayerOf(B + "blocks.23.norm2.bias", 26));
+        Assert.AreEqual(25, ParameterGroups.LayerOf(B + "interactions.1.injector.query_norm.weight", 26));
+        Assert.AreEqual(25, ParameterGroups.LayerOf("model.transformer_module.decoder.layers.0.self_attn.out_proj.weight", 26));
+    }
+
+    [TestMethod]
     public void OtherBackbonesAreRefused()
     {
         using var network = new Mask2FormerForUniversalSegmentation(Presets.Small(4));

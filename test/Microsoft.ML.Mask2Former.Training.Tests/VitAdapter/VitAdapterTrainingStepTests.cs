@@ -48,14 +48,17 @@ public sealed class VitAdapterTrainingStepTests
     }
 
     [TestMethod]
-    public void TheTrainerStartsFromAnMmdetCheckpointWithTheMmdetConfig()
+    [DataRow(false, DisplayName = "checkpoint.pth")]
+    [DataRow(true, DisplayName = "the mmdet folder, with layer decay")]
+    public void TheTrainerStartsFromAnMmdetCheckpointWithTheMmdetConfig(bool folder)
     {
         var data = Training.TrainingFixtures.Synthetic(images: 2, size: 64, maxThings: 2, seed: 5);
         var options = Training.TrainingFixtures.Fast(steps: 1, size: 64);
         // config.json of an mmdetection folder reads as the network it describes; the data set's categories replace its classes.
         options.Config = Mask2FormerConfig.Load(Path.Combine(VitAdapterParityTests.ReferenceFolder, MmdetModelFolder.ConfigFile));
-        options.InitialWeights = Path.Combine(VitAdapterParityTests.ReferenceFolder, MmdetModelFolder.CheckpointFile);
+        options.InitialWeights = folder ? VitAdapterParityTests.ReferenceFolder : Path.Combine(VitAdapterParityTests.ReferenceFolder, MmdetModelFolder.CheckpointFile);
         options.LearningRate = 1e-6;
+        if (folder) options.LayerDecayRate = 0.9;
         options.OutputFolder = TestPaths.NewTempFolder();
         var losses = new List<double>();
         var result = new Mask2FormerTrainer(options).Fit(data, new Training.SyncProgress(p => losses.Add(p.Loss)));
