@@ -61,6 +61,28 @@ public sealed class MmdetFolderCommandTests
         }
     }
 
+    /// <summary><c>m2f export</c> of an mmdetection folder carries its img_norm_cfg and test_cfg into the metadata; fixed sizes must be multiples of 32.</summary>
+    [TestMethod]
+    public void ExportWritesTheMmdetSettingsIntoTheMetadata()
+    {
+        var output = Path.Combine(TestPaths.NewTempFolder(), "model.onnx");
+        var (code, stdout, stderr) = Run("export", "--model", VitAdapterParityTests.ReferenceFolder, "--out", output);
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "input dynamic");
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(output);
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        Assert.AreEqual("mmdetection", metadata["m2f.post_processing"]);
+        Assert.AreEqual("true", metadata["m2f.filter_low_score"]);
+        Assert.AreEqual("0.8", metadata["m2f.overlap_threshold"]);
+        StringAssert.Contains(metadata["m2f.input_size"], "\"size_divisibility\":32");
+        var mean = JsonNode.Parse(metadata["m2f.mean"])!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.AreEqual(123.675 / 255, mean[0], 1e-12);
+
+        (code, _, stderr) = Run("export", "--model", VitAdapterParityTests.ReferenceFolder, "--out", output, "--fixed", "96x150");
+        Assert.AreEqual(2, code, stderr);
+        StringAssert.Contains(stderr, "multiple of 32");
+    }
+
     [TestMethod]
     public void AMissingFolderOrTheSameFolderExitsWithTwo()
     {
