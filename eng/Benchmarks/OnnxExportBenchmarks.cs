@@ -1,3 +1,4 @@
+using Microsoft.ML.Mask2Former.Scoring;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.Mask2Former.Training.Export;
@@ -30,12 +31,8 @@ public class OnnxExportBenchmarks
     {
         var size = Case.Split('-')[^1].Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var path = EnsureSwinTiny();
-        var options = new SessionOptions { IntraOpNumThreads = Threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        // Spinning worker threads starve when anything else runs on a 2-core machine (a first run took 25 s instead of 0.9 s).
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        // Swin's shifted-window mask (-100) makes softmax weights of e^-100, below float's normal
-        // range: without flushing denormals the following MatMuls run 4-8x slower.
-        options.AddSessionConfigEntry("session.set_denormal_as_zero", "1");
+        // The product's session settings (no spinning, denormals flushed, full graph optimisation).
+        using var options = OnnxSessionSettings.Create(Threads);
         _session = new InferenceSession(path, options);
         var rng = new Random(1);
         var data = new float[3 * size[0] * size[1]];
