@@ -21,9 +21,7 @@ using Microsoft.ML.Mask2Former.Rendering;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training;
-using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Export;
-using Microsoft.ML.Mask2Former.Training.Optimization;
 using Spectre.Console;
 
 var ci = CultureInfo.InvariantCulture;

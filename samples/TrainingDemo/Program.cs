@@ -5,8 +5,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training;
-using Microsoft.ML.Mask2Former.Training.Data;
-using Microsoft.ML.Mask2Former.Training.Optimization;
 using TorchSharp;
 
 var ci = CultureInfo.InvariantCulture;

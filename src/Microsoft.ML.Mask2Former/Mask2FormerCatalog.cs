@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 
 namespace Microsoft.ML.Mask2Former;

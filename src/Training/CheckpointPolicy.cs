@@ -1,12 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Formats;
-using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Optimization;
-using TorchSharp.Modules;
 
 namespace Microsoft.ML.Mask2Former.Training;
 

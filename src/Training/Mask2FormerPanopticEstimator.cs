@@ -1,7 +1,5 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
 using Microsoft.ML.Mask2Former.Scoring;
-using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Export;
 
 namespace Microsoft.ML.Mask2Former.Training;

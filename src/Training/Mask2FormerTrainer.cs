@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Distributed;
@@ -9,7 +8,6 @@ using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Optimization;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
 

@@ -1,11 +1,9 @@
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Data;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Runtime;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
 

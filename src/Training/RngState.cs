@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
 using TorchSharp;
 
 namespace Microsoft.ML.Mask2Former.Training;

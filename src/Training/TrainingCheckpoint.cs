@@ -1,12 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
 

@@ -4,9 +4,6 @@ using Microsoft.ML.Mask2Former.Training.Distributed;
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Runtime;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training;
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests;

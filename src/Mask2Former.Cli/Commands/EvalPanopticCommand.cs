@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Rendering;
 
 namespace Mask2Former.Cli.Commands;

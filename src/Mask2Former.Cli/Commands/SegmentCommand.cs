@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Rendering;

@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Data;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Microsoft.ML.Mask2Former.Formats;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Microsoft.ML.Mask2Former.PostProcessing;
 
 /// <summary>One entry of Hugging Face's <c>segments_info</c>.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace Microsoft.ML.Mask2Former.ReferenceArithmetic;

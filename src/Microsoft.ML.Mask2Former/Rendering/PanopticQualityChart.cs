@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using SkiaSharp;
 
 namespace Microsoft.ML.Mask2Former.Rendering;

@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
 using SkiaSharp;
 
 namespace Microsoft.ML.Mask2Former.Rendering;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using Microsoft.ML.Mask2Former.Formats;
-
 namespace Microsoft.ML.Mask2Former.Scoring;
 
 /// <summary>

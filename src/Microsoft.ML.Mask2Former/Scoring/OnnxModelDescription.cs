@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Microsoft.ML.Mask2Former.Scoring;

@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 
 namespace Microsoft.ML.Mask2Former.Scoring;

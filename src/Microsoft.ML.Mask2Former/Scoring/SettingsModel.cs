@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Microsoft.ML.Mask2Former.Scoring;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using System.Globalization;
-using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
 

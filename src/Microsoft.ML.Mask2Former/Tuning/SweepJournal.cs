@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Tuning;
 

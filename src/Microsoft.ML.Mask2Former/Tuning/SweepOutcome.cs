@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Tuning;
 

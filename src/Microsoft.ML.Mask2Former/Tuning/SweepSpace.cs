@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Microsoft.ML.Mask2Former.Tuning;
 
 /// <summary>

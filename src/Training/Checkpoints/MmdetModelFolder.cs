@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;

@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
-using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;

@@ -1,7 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>

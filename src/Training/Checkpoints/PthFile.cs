@@ -1,7 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using Microsoft.ML.Mask2Former.Formats;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 

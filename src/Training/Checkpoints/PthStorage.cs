@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>

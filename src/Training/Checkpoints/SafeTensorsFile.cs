@@ -1,6 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Checkpoints;
 
 /// <summary>

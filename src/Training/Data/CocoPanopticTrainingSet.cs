@@ -1,6 +1,3 @@
-using Microsoft.ML.Data;
-using Microsoft.ML.Mask2Former.Formats;
-
 namespace Microsoft.ML.Mask2Former.Training.Data;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Losses;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Data;
 

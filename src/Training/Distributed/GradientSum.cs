@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Distributed;
 

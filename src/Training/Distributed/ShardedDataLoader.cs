@@ -1,4 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Data;
 
 namespace Microsoft.ML.Mask2Former.Training.Distributed;

@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Microsoft.ML.Mask2Former.Onnx;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Modeling;
-using static TorchSharp.torch;
 
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Modeling;
-using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;

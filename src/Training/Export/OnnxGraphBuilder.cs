@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.Mask2Former.Onnx;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 

@@ -1,8 +1,6 @@
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Runtime;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Inference;
 

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
 /// <summary>A backbone: pixels [B, 3, H, W] → four feature maps at strides 4, 8, 16, 32.</summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
 /// <summary>

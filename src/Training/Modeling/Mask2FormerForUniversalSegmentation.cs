@@ -1,7 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 

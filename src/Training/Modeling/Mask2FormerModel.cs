@@ -1,6 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.TransformerDecoder;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 

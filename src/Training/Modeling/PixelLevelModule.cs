@@ -1,8 +1,6 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
-using TorchSharp;
-using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;

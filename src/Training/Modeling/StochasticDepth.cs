@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 
 /// <summary>Stochastic depth (drop path): in training, drops the whole residual branch of a sample with probability p and rescales the rest.</summary>

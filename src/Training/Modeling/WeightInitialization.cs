@@ -1,9 +1,6 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using Microsoft.ML.Mask2Former.Training.Modeling.TransformerDecoder;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using TorchSharp;
-using TorchSharp.Modules;
 
 namespace Microsoft.ML.Mask2Former.Training.Optimization;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
-using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Tests.Evaluation;
 

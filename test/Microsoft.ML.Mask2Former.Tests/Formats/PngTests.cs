@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text;
 using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Tests.Formats;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.PostProcessing;
-using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.Tests.PostProcessing;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 

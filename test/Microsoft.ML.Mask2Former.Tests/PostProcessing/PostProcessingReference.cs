@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.Formats;
-using Microsoft.ML.Mask2Former.PostProcessing;
 
 namespace Microsoft.ML.Mask2Former.Tests.PostProcessing;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.Checkpoints;

@@ -1,7 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
-using Microsoft.ML.Mask2Former.Evaluation;
-using Microsoft.ML.Mask2Former.PostProcessing;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;
 using Microsoft.ML.Mask2Former.Training.Data;

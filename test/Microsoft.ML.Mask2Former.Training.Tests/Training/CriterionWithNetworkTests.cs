@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Training.Losses;
 using Microsoft.ML.Mask2Former.Training.Modeling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.Training;

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
-using Microsoft.ML.Mask2Former.Evaluation;
 using Microsoft.ML.Mask2Former.Formats;
 using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;

@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
-using Microsoft.ML.Mask2Former.Scoring;
 using Microsoft.ML.Mask2Former.Synthetic;
 
 namespace Microsoft.ML.Mask2Former.Training.Tests.Training;

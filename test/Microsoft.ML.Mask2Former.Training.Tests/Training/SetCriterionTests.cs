@@ -1,5 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Losses;
-using TorchSharp;
 using static Microsoft.ML.Mask2Former.Training.Tests.Training.LossHandComputation;
 using static TorchSharp.torch;
 

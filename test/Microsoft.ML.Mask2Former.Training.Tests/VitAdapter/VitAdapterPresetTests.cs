@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Training.Checkpoints;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Microsoft.ML.Mask2Former.Formats;
-
 namespace Microsoft.ML.Mask2Former.Evaluation;
 
 /// <summary>

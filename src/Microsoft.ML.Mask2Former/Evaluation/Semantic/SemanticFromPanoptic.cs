@@ -1,5 +1,3 @@
-using Microsoft.ML.Mask2Former.Formats;
-
 namespace Microsoft.ML.Mask2Former.Evaluation;
 
 /// <summary>

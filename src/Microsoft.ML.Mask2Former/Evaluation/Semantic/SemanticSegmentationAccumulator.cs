@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Text.Json;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Evaluation;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Mask2Former.Data;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Evaluation;
 

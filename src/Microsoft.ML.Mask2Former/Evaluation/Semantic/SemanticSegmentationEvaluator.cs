@@ -1,5 +1,4 @@
 using System.Runtime.ExceptionServices;
-using Microsoft.ML.Mask2Former.Formats;
 
 namespace Microsoft.ML.Mask2Former.Evaluation;
 

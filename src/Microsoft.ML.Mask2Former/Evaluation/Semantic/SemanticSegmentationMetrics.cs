@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Microsoft.ML.Mask2Former.ReferenceArithmetic;
 
 namespace Microsoft.ML.Mask2Former.Evaluation;

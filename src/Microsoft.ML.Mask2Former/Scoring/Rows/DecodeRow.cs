@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.Mask2Former.Scoring;
 

@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Microsoft.ML.Mask2Former.Onnx;
 using Microsoft.ML.Mask2Former.Training.Modeling;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
-using static TorchSharp.torch;
 using DataType = Microsoft.ML.Mask2Former.Onnx.TensorProto.Types.DataType;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
 
 /// <summary>One deformable encoder layer: deformable self-attention and an FFN, each followed by residual + layer norm.</summary>

@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.ResNet;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>Window attention and its output projection (Hugging Face <c>attention.self</c> / <c>attention.output</c>).</summary>

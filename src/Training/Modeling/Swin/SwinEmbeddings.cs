@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>Patch embedding followed by a layer norm over the tokens (no absolute position embedding).</summary>

@@ -1,6 +1,5 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
-using static TorchSharp.torch;
 using DataType = Microsoft.ML.Mask2Former.Onnx.TensorProto.Types.DataType;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>First half of the block MLP: linear to <c>mlp_ratio · dim</c>, then exact (erf) GELU.</summary>

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>Non-overlapping patch projection (a strided convolution); the input is zero-padded at right/bottom to a multiple of the patch.</summary>

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>Halves the token grid: concatenates each 2×2 neighbourhood (odd sizes zero-padded), normalises, projects 4C → 2C.</summary>

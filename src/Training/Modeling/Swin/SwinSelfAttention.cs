@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.Swin;
 
 /// <summary>Window multi-head self-attention with a learned relative position bias.</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.TransformerDecoder;
 
 /// <summary>Everything the transformer decoder produces; disposing releases the tensors.</summary>

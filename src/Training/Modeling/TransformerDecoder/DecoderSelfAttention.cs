@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.TransformerDecoder;
 
 /// <summary>Self-attention among the queries, with the query position embedding added to queries and keys (DETR style).</summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 using Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling.TransformerDecoder;

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 /// <summary>A BEiT block: pre-norm windowed attention and MLP, each residual branch scaled by a learned layer scale (<c>gamma_1</c>, <c>gamma_2</c>).</summary>

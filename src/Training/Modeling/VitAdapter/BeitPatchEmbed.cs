@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 /// <summary>BEiT's patch embedding: a 16×16 stride-16 convolution, flattened to tokens [B, h·w, C] row-major over (h, w).</summary>

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 
 /// <summary>The extractor's convolutional FFN: <c>fc1</c>, a depthwise 3×3 convolution per prior level, exact GELU, <c>fc2</c>.</summary>

@@ -1,7 +1,4 @@
 using Microsoft.ML.Mask2Former.Training.Modeling.PixelDecoder;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.ML.Mask2Former.Formats;
 using static Microsoft.ML.Mask2Former.Training.Modeling.Mask2FormerConfig;
 
 namespace Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;

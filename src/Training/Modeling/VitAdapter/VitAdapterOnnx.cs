@@ -1,7 +1,5 @@
-using Microsoft.ML.Mask2Former.Training.Modeling;
 using Microsoft.ML.Mask2Former.Training.Modeling.VitAdapter;
 using static Microsoft.ML.Mask2Former.Training.Export.OnnxGraphBuilder;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.Mask2Former.Training.Export;
 
