@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace Microsoft.ML.Mask2Former.Formats;
 
@@ -84,11 +85,13 @@ internal sealed class PngEncoder
         Span<byte> head = stackalloc byte[8];
         BinaryPrimitives.WriteUInt32BigEndian(head, (uint)data.Length);
         BinaryPrimitives.WriteUInt32BigEndian(head[4..], type);
-        var crc = PngCrc.Update(PngCrc.Update(PngCrc.Initial, head[4..]), data) ^ PngCrc.Initial;
+        var crc = new Crc32();
+        crc.Append(head[4..]);
+        crc.Append(data);
         output.Write(head);
         output.Write(data);
         Span<byte> tail = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, crc);
+        BinaryPrimitives.WriteUInt32BigEndian(tail, crc.GetCurrentHashAsUInt32());
         output.Write(tail);
     }
 

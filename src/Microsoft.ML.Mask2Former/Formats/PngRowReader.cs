@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -44,7 +45,8 @@ public sealed class PngRowReader : IDisposable
 
     private uint _chunkType;
     private int _chunkLeft;
-    private uint _crc;
+    // CRC-32 of the open chunk's type and data.
+    private readonly Crc32 _crc = new();
     private bool _idatEnded, _chunkOpen;
     // Set when zlib asked for input after the last IDAT byte: its stream had not ended there.
     private bool _zlibWantedMore;
@@ -484,7 +486,7 @@ public sealed class PngRowReader : IDisposable
         {
             if (_ioPos == _ioEnd && !Fill()) throw Truncated();
             var n = Math.Min(_chunkLeft, _ioEnd - _ioPos);
-            _crc = PngCrc.Update(_crc, _io.AsSpan(_ioPos, n));
+            _crc.Append(_io.AsSpan(_ioPos, n));
             _ioPos += n;
             _chunkLeft -= n;
         }
@@ -504,7 +506,8 @@ public sealed class PngRowReader : IDisposable
                 throw Error($"invalid chunk type bytes {Convert.ToHexString(header[4..])} (the file is corrupt or truncated)");
         }
         if (length > int.MaxValue) throw Error($"chunk {PngFormat.TypeName(type)} claims {length} bytes, more than a PNG chunk may hold");
-        _crc = PngCrc.Update(PngCrc.Initial, header[4..]);
+        _crc.Reset();
+        _crc.Append(header[4..]);
         _ioPos += 8;
         _chunkType = type;
         _chunkLeft = (int)length;
@@ -518,7 +521,7 @@ public sealed class PngRowReader : IDisposable
             if (_ioPos == _ioEnd && !Fill()) throw Truncated();
             var n = Math.Min(dest.Length, _ioEnd - _ioPos);
             var src = _io.AsSpan(_ioPos, n);
-            _crc = PngCrc.Update(_crc, src);
+            _crc.Append(src);
             src.CopyTo(dest);
             dest = dest[n..];
             _ioPos += n;
@@ -532,7 +535,7 @@ public sealed class PngRowReader : IDisposable
         if (!Ensure(4)) throw Truncated();
         var stored = BinaryPrimitives.ReadUInt32BigEndian(_io.AsSpan(_ioPos, 4));
         _ioPos += 4;
-        var actual = _crc ^ PngCrc.Initial;
+        var actual = _crc.GetCurrentHashAsUInt32();
         if (stored != actual)
             throw Error($"CRC mismatch in chunk {PngFormat.TypeName(_chunkType)}: stored {stored:X8}, computed {actual:X8} (the file is corrupt)");
     }
@@ -554,7 +557,7 @@ public sealed class PngRowReader : IDisposable
                 if (_ioPos == _ioEnd && !Fill()) throw Truncated();
                 var n = Math.Min(Math.Min(dest.Length, _chunkLeft), _ioEnd - _ioPos);
                 var src = _io.AsSpan(_ioPos, n);
-                _crc = PngCrc.Update(_crc, src);
+                _crc.Append(src);
                 src.CopyTo(dest);
                 _ioPos += n;
                 _chunkLeft -= n;
@@ -582,7 +585,7 @@ public sealed class PngRowReader : IDisposable
                 {
                     if (_ioPos == _ioEnd && !Fill()) break;
                     var n = Math.Min(_chunkLeft, _ioEnd - _ioPos);
-                    _crc = PngCrc.Update(_crc, _io.AsSpan(_ioPos, n));
+                    _crc.Append(_io.AsSpan(_ioPos, n));
                     _ioPos += n;
                     _chunkLeft -= n;
                 }
