@@ -115,3 +115,49 @@ internal static class HostileCli
     [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int MakeFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 }
+
+/// <summary>One hostile case: the command line and the parts its one error line must contain.</summary>
+public sealed record HostileCase(string[] Args, params string[] Expected);
+
+/// <summary>The inputs a family of hostile cases runs on, made once in a fresh folder.</summary>
+public interface IHostileFixture
+{
+    /// <summary>Every input file or folder, for the before/after snapshots.</summary>
+    IReadOnlyList<string> Inputs { get; }
+}
+
+/// <summary>A test class's table of hostile cases and how it makes their inputs.</summary>
+public interface IHostileCases<TFixture> where TFixture : IHostileFixture
+{
+    /// <summary>Makes the inputs under <paramref name="root"/>.</summary>
+    static abstract TFixture MakeFixture(string root);
+
+    /// <summary>The cases by name, each built on the fixture.</summary>
+    static abstract IReadOnlyDictionary<string, Func<TFixture, HostileCase>> Cases { get; }
+}
+
+/// <summary>
+/// Runs every case of <typeparamref name="TCases"/> as its own test through
+/// <see cref="HostileCli.AssertRefused"/>, on inputs made once per test class (<see cref="F"/>).
+/// </summary>
+public abstract class HostileCaseTests<TCases, TFixture>
+    where TCases : IHostileCases<TFixture>
+    where TFixture : IHostileFixture
+{
+    private static readonly Lazy<TFixture> Inputs = new(() => TCases.MakeFixture(TestPaths.NewTempFolder()));
+
+    /// <summary>The inputs, made on first use.</summary>
+    protected static TFixture F => Inputs.Value;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    public static IEnumerable<object[]> CaseNames => TCases.Cases.Keys.Select(k => new object[] { k });
+
+    [TestMethod]
+    [DynamicData(nameof(CaseNames))]
+    public void IsRefusedWithOneLineAndLeavesTheInputsAsTheyWere(string name)
+    {
+        var (args, expected) = TCases.Cases[name](F);
+        TestContext.WriteLine(HostileCli.AssertRefused(F.Inputs, args, expected));
+    }
+}

@@ -16,100 +16,78 @@ namespace Microsoft.ML.Mask2Former.Tests.Cli;
 /// byte-identical (<see cref="HostileCli.AssertRefused"/>). The inputs are made here, once.
 /// </summary>
 [TestClass]
-public sealed class HostileInputTests
+public sealed class HostileInputTests : HostileCaseTests<HostileInputTests, HostileInputTests.Fixture>, IHostileCases<HostileInputTests.Fixture>
 {
-    private static Fixture F = null!;
+    public static Fixture MakeFixture(string root) => new(root);
 
-    public TestContext TestContext { get; set; } = null!;
-
-    [ClassInitialize]
-    public static void MakeInputs(TestContext context)
-    {
-        _ = context;
-        F = new Fixture(TestPaths.NewTempFolder());
-    }
-
-    public static IEnumerable<object[]> CaseNames => Cases.Keys.Select(k => new object[] { k });
-
-    [TestMethod]
-    [DynamicData(nameof(CaseNames))]
-    public void IsRefusedWithOneLineAndLeavesTheInputsAsTheyWere(string name)
-    {
-        var (args, expected) = Cases[name](F);
-        var error = HostileCli.AssertRefused(F.Inputs, args, expected);
-        TestContext.WriteLine(error);
-    }
-
-    private sealed record Case(string[] Args, params string[] Expected);
-
-    private static readonly Dictionary<string, Func<Fixture, Case>> Cases = new()
+    public static IReadOnlyDictionary<string, Func<Fixture, HostileCase>> Cases { get; } = new Dictionary<string, Func<Fixture, HostileCase>>
     {
         // Outputs that would destroy inputs.
-        ["segment --out-folder = --images"] = f => new(f.Segment(outFolder: f.Images), "--out-folder", "would overwrite the input --images", "they are the same folder"),
-        ["segment --out-folder inside --images"] = f => new(f.Segment(outFolder: Path.Combine(f.Images, "pred")), "it lies inside that folder"),
-        ["segment --out-json = --labels"] = f => new(f.Segment(outJson: f.Labels, extra: ["--labels", f.Labels]), "--out-json", "--labels", "they are the same file"),
-        ["render --out = --png-folder through a link"] = f => new(["render", "--json", f.Json, "--png-folder", f.Maps, "--out", Path.Combine(f.Link, "panoptic")],
+        ["segment --out-folder = --images"] = f => new HostileCase(f.Segment(outFolder: f.Images), "--out-folder", "would overwrite the input --images", "they are the same folder"),
+        ["segment --out-folder inside --images"] = f => new HostileCase(f.Segment(outFolder: Path.Combine(f.Images, "pred")), "it lies inside that folder"),
+        ["segment --out-json = --labels"] = f => new HostileCase(f.Segment(outJson: f.Labels, extra: ["--labels", f.Labels]), "--out-json", "--labels", "they are the same file"),
+        ["render --out = --png-folder through a link"] = f => new HostileCase(["render", "--json", f.Json, "--png-folder", f.Maps, "--out", Path.Combine(f.Link, "panoptic")],
             "would overwrite the input --png-folder", "both lead to"),
-        ["render --out = --png-folder through '..'"] = f => new(["render", "--json", f.Json, "--png-folder", f.Maps, "--out", Path.Combine(f.Images, "..", "panoptic")],
+        ["render --out = --png-folder through '..'"] = f => new HostileCase(["render", "--json", f.Json, "--png-folder", f.Maps, "--out", Path.Combine(f.Images, "..", "panoptic")],
             "they are the same folder"),
-        ["eval panoptic --json = --gt-json"] = f => new([.. f.EvalPanoptic(f.Data), "--json", f.Json], "--json", "--gt-json", "they are the same file"),
-        ["eval panoptic --chart = a prediction PNG"] = f => new([.. f.EvalPanoptic(f.Data), "--chart", Path.Combine(f.Maps, "000001.png")],
+        ["eval panoptic --json = --gt-json"] = f => new HostileCase([.. f.EvalPanoptic(f.Data), "--json", f.Json], "--json", "--gt-json", "they are the same file"),
+        ["eval panoptic --chart = a prediction PNG"] = f => new HostileCase([.. f.EvalPanoptic(f.Data), "--chart", Path.Combine(f.Maps, "000001.png")],
             "--chart", "it lies inside that folder"),
-        ["eval instances --json = --results"] = f => new(["eval", "instances", "--gt", f.InstancesGt, "--results", f.Detections, "--iou-type", "bbox", "--json", f.Detections],
+        ["eval instances --json = --results"] = f => new HostileCase(["eval", "instances", "--gt", f.InstancesGt, "--results", f.Detections, "--iou-type", "bbox", "--json", f.Detections],
             "--json", "--results", "they are the same file"),
-        ["eval semantic --json inside --gt-folder"] = f => new(["eval", "semantic", "--gt-folder", f.Maps, "--pred-folder", f.Maps, "--num-classes", "5", "--json", Path.Combine(f.Maps, "miou.json")],
+        ["eval semantic --json inside --gt-folder"] = f => new HostileCase(["eval", "semantic", "--gt-folder", f.Maps, "--pred-folder", f.Maps, "--num-classes", "5", "--json", Path.Combine(f.Maps, "miou.json")],
             "--json", "lies inside"),
-        ["forward --out = --inputs"] = f => new(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.PixelValues], "they are the same file"),
-        ["forward --out = the model's weights"] = f => new(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", Path.Combine(f.ModelFolder, "model.safetensors")],
+        ["forward --out = --inputs"] = f => new HostileCase(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.PixelValues], "they are the same file"),
+        ["forward --out = the model's weights"] = f => new HostileCase(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", Path.Combine(f.ModelFolder, "model.safetensors")],
             "--out", "--model", "it is the model's model.safetensors"),
-        ["export --out = the model's weights"] = f => new(["export", "--model", f.ModelFolder, "--out", Path.Combine(f.ModelFolder, "model.safetensors")], "it is the model's model.safetensors"),
-        ["train --out = --data"] = f => new(["train", "--data", f.Data, "--out", f.Data], "--out", "--data", "they are the same folder"),
-        ["train --init inside --out"] = f => new(["train", "--data", f.Data, "--out", f.ModelFolder, "--init", Path.Combine(f.ModelFolder, "model.safetensors")],
+        ["export --out = the model's weights"] = f => new HostileCase(["export", "--model", f.ModelFolder, "--out", Path.Combine(f.ModelFolder, "model.safetensors")], "it is the model's model.safetensors"),
+        ["train --out = --data"] = f => new HostileCase(["train", "--data", f.Data, "--out", f.Data], "--out", "--data", "they are the same folder"),
+        ["train --init inside --out"] = f => new HostileCase(["train", "--data", f.Data, "--out", f.ModelFolder, "--init", Path.Combine(f.ModelFolder, "model.safetensors")],
             "--init", "the command writes model.safetensors into that folder"),
-        ["sweep thresholds --out = --data"] = f => new(["sweep", "thresholds", "--model", f.Model, "--data", f.Data, "--out", f.Data], "they are the same folder"),
+        ["sweep thresholds --out = --data"] = f => new HostileCase(["sweep", "thresholds", "--model", f.Model, "--data", f.Data, "--out", f.Data], "they are the same folder"),
 
         // Models ONNX Runtime cannot use.
-        ["segment: random bytes as the model"] = f => new(f.Segment(model: f.Hostile("random.onnx")), "random.onnx", "not a loadable ONNX model"),
-        ["segment: an empty model"] = f => new(f.Segment(model: f.Hostile("empty.onnx")), "empty.onnx", "empty, or not a regular file"),
-        ["segment: a truncated model"] = f => new(f.Segment(model: f.Hostile("truncated.onnx")), "truncated.onnx", "not a loadable ONNX model"),
-        ["segment: outputs of the wrong rank"] = f => new(f.Segment(model: f.Hostile("wrong-rank.onnx"), inputSize: null), "wrong-rank.onnx", "is not a Mask2Former model"),
-        ["segment: outputs missing"] = f => new(f.Segment(model: f.Hostile("no-outputs.onnx"), inputSize: null), "no-outputs.onnx", "class_queries_logits"),
-        ["segment: NaN logits for every image"] = f => new(f.Segment(model: f.Hostile("nan.onnx"), inputSize: null), "NaN or infinite logits for every image"),
-        ["segment: a FIFO as the model"] = f => new(f.Segment(model: f.Hostile("fifo.onnx")), "--model", "not a regular file"),
+        ["segment: random bytes as the model"] = f => new HostileCase(f.Segment(model: f.Hostile("random.onnx")), "random.onnx", "not a loadable ONNX model"),
+        ["segment: an empty model"] = f => new HostileCase(f.Segment(model: f.Hostile("empty.onnx")), "empty.onnx", "empty, or not a regular file"),
+        ["segment: a truncated model"] = f => new HostileCase(f.Segment(model: f.Hostile("truncated.onnx")), "truncated.onnx", "not a loadable ONNX model"),
+        ["segment: outputs of the wrong rank"] = f => new HostileCase(f.Segment(model: f.Hostile("wrong-rank.onnx"), inputSize: null), "wrong-rank.onnx", "is not a Mask2Former model"),
+        ["segment: outputs missing"] = f => new HostileCase(f.Segment(model: f.Hostile("no-outputs.onnx"), inputSize: null), "no-outputs.onnx", "class_queries_logits"),
+        ["segment: NaN logits for every image"] = f => new HostileCase(f.Segment(model: f.Hostile("nan.onnx"), inputSize: null), "NaN or infinite logits for every image"),
+        ["segment: a FIFO as the model"] = f => new HostileCase(f.Segment(model: f.Hostile("fifo.onnx")), "--model", "not a regular file"),
 
         // Impossible sizes and counts.
-        ["segment --input-size 100000x100000"] = f => new(f.Segment(inputSize: "100000x100000"), "--input-size 100000x100000 is too large"),
-        ["segment --input-size 8000x8000"] = f => new(f.Segment(inputSize: "8000x8000"), "--input-size 8000x8000 is too large"),
-        ["export --fixed 100000x100000"] = f => new(["export", "--model", f.ModelFolder, "--out", f.Out("x.onnx"), "--fixed", "100000x100000"], "--fixed 100000x100000 is too large"),
-        ["train --size 100000"] = f => new(["train", "--data", f.Data, "--out", f.Out("run"), "--size", "100000"], "--size 100000 is too large"),
-        ["segment --threads 100000"] = f => new(f.Segment(extra: ["--threads", "100000"]), "--threads must be in 1.."),
-        ["forward --threads 0"] = f => new(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.Out("logits.safetensors"), "--threads", "0"], "--threads must be in 1.."),
-        ["forward --threads -3"] = f => new(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.Out("logits.safetensors"), "--threads", "-3"], "--threads must be in 1.."),
-        ["eval panoptic --threads 100000"] = f => new(f.EvalPanoptic(f.Data, threads: "100000"), "--threads must be in 1.."),
-        ["segment --labels with object_mask_threshold 7"] = f => new(f.Segment(extra: ["--labels", f.Hostile("labels-threshold-7.json")]), "object_mask_threshold", "must be in [0, 1]"),
-        ["a usage error is one line"] = f => new(["train", "--data", f.Data, "--out", f.Out("run"), "--size", "1", "--size", "2"], "--size", "(see 'm2f train --help')"),
+        ["segment --input-size 100000x100000"] = f => new HostileCase(f.Segment(inputSize: "100000x100000"), "--input-size 100000x100000 is too large"),
+        ["segment --input-size 8000x8000"] = f => new HostileCase(f.Segment(inputSize: "8000x8000"), "--input-size 8000x8000 is too large"),
+        ["export --fixed 100000x100000"] = f => new HostileCase(["export", "--model", f.ModelFolder, "--out", f.Out("x.onnx"), "--fixed", "100000x100000"], "--fixed 100000x100000 is too large"),
+        ["train --size 100000"] = f => new HostileCase(["train", "--data", f.Data, "--out", f.Out("run"), "--size", "100000"], "--size 100000 is too large"),
+        ["segment --threads 100000"] = f => new HostileCase(f.Segment(extra: ["--threads", "100000"]), "--threads must be in 1.."),
+        ["forward --threads 0"] = f => new HostileCase(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.Out("logits.safetensors"), "--threads", "0"], "--threads must be in 1.."),
+        ["forward --threads -3"] = f => new HostileCase(["forward", "--model", f.ModelFolder, "--inputs", f.PixelValues, "--out", f.Out("logits.safetensors"), "--threads", "-3"], "--threads must be in 1.."),
+        ["eval panoptic --threads 100000"] = f => new HostileCase(f.EvalPanoptic(f.Data, threads: "100000"), "--threads must be in 1.."),
+        ["segment --labels with object_mask_threshold 7"] = f => new HostileCase(f.Segment(extra: ["--labels", f.Hostile("labels-threshold-7.json")]), "object_mask_threshold", "must be in [0, 1]"),
+        ["a usage error is one line"] = f => new HostileCase(["train", "--data", f.Data, "--out", f.Out("run"), "--size", "1", "--size", "2"], "--size", "(see 'm2f train --help')"),
 
         // Files that are not what they claim, or hang a reader.
-        ["segment: a FIFO named .png"] = f => new(f.Segment(images: f.Hostile("fifo-images")), "a.png", "not a regular file"),
-        ["eval panoptic: a FIFO as a ground-truth PNG"] = f => new(f.EvalPanoptic(f.Hostile("fifo-data")), "000001.png", "not a regular file"),
-        ["segment: a PNG declaring 20000x20000 pixels"] = f => new(f.Segment(images: f.Hostile("bomb")), "bomb.png", "declares 20000×20000 pixels"),
-        ["render: a 16000x16000 photo for a small segment map"] = f => new(["render", "--json", f.Json, "--png-folder", f.Maps, "--images", f.Hostile("big-photos"), "--out", f.Out("overlays")],
+        ["segment: a FIFO named .png"] = f => new HostileCase(f.Segment(images: f.Hostile("fifo-images")), "a.png", "not a regular file"),
+        ["eval panoptic: a FIFO as a ground-truth PNG"] = f => new HostileCase(f.EvalPanoptic(f.Hostile("fifo-data")), "000001.png", "not a regular file"),
+        ["segment: a PNG declaring 20000x20000 pixels"] = f => new HostileCase(f.Segment(images: f.Hostile("bomb")), "bomb.png", "declares 20000×20000 pixels"),
+        ["render: a 16000x16000 photo for a small segment map"] = f => new HostileCase(["render", "--json", f.Json, "--png-folder", f.Maps, "--images", f.Hostile("big-photos"), "--out", f.Out("overlays")],
             "000001.png", "16000×16000 but its segment map is 64×64"),
-        ["segment: a truncated JPEG"] = f => new(f.Segment(model: f.Constant, images: f.Hostile("truncated-jpeg"), inputSize: null), "photo.jpg", "truncated"),
-        ["segment: an image that is not one"] = f => new(f.Segment(images: f.Hostile("corrupt-images"), outFolder: f.Out("corrupt-pred")), "000002.png", "not an image SkiaSharp can decode"),
-        ["segment: two images with one image id"] = f => new(f.Segment(images: f.Hostile("same-id")), "'0001.png' and '1.png'", "image id 1"),
-        ["eval panoptic: file_name ../../etc/passwd"] = f => new(f.EvalPanoptic(f.Hostile("escape")), "file_name", "../../../../etc/passwd", "must name a file inside the data set's folder"),
-        ["render: file_name ../../etc/passwd"] = f => new(["render", "--json", Path.Combine(f.Hostile("escape"), "panoptic.json"), "--png-folder", f.Maps, "--out", f.Out("escape-overlays")],
+        ["segment: a truncated JPEG"] = f => new HostileCase(f.Segment(model: f.Constant, images: f.Hostile("truncated-jpeg"), inputSize: null), "photo.jpg", "truncated"),
+        ["segment: an image that is not one"] = f => new HostileCase(f.Segment(images: f.Hostile("corrupt-images"), outFolder: f.Out("corrupt-pred")), "000002.png", "not an image SkiaSharp can decode"),
+        ["segment: two images with one image id"] = f => new HostileCase(f.Segment(images: f.Hostile("same-id")), "'0001.png' and '1.png'", "image id 1"),
+        ["eval panoptic: file_name ../../etc/passwd"] = f => new HostileCase(f.EvalPanoptic(f.Hostile("escape")), "file_name", "../../../../etc/passwd", "must name a file inside the data set's folder"),
+        ["render: file_name ../../etc/passwd"] = f => new HostileCase(["render", "--json", Path.Combine(f.Hostile("escape"), "panoptic.json"), "--png-folder", f.Maps, "--out", f.Out("escape-overlays")],
             "must name a file inside the data set's folder"),
-        ["eval panoptic: predictions of an unfinished segment run"] = f => new(f.EvalPanoptic(f.Data, pred: f.Hostile("unfinished")), "--pred-folder", "m2f-incomplete.txt", "m2f segment did not finish"),
+        ["eval panoptic: predictions of an unfinished segment run"] = f => new HostileCase(f.EvalPanoptic(f.Data, pred: f.Hostile("unfinished")), "--pred-folder", "m2f-incomplete.txt", "m2f segment did not finish"),
 
         // Outputs that cannot be written.
-        ["segment --out-folder is an existing file"] = f => new(f.Segment(outFolder: f.Hostile("a-file")), "--out-folder", "is a file; a folder is expected"),
-        ["export --out under a file"] = f => new(["export", "--model", f.ModelFolder, "--out", Path.Combine(f.Hostile("a-file"), "x.onnx")], "cannot be created", "is a file, not a folder"),
-        ["eval panoptic --json is a folder"] = f => new([.. f.EvalPanoptic(f.Data), "--json", f.Hostile("unfinished")], "--json", "is a folder; a file name is expected"),
-        ["sweep thresholds --out is a file"] = f => new(["sweep", "thresholds", "--model", f.Model, "--data", f.Data, "--out", f.Hostile("a-file")], "--out", "is a file; a folder is expected"),
-        ["train --out under a file"] = f => new(["train", "--data", f.Data, "--out", Path.Combine(f.Hostile("a-file"), "run")], "is a file, not a folder"),
-        ["segment --images is a file"] = f => new(f.Segment(images: f.Hostile("a-file")), "--images", "is a file; a folder is expected"),
+        ["segment --out-folder is an existing file"] = f => new HostileCase(f.Segment(outFolder: f.Hostile("a-file")), "--out-folder", "is a file; a folder is expected"),
+        ["export --out under a file"] = f => new HostileCase(["export", "--model", f.ModelFolder, "--out", Path.Combine(f.Hostile("a-file"), "x.onnx")], "cannot be created", "is a file, not a folder"),
+        ["eval panoptic --json is a folder"] = f => new HostileCase([.. f.EvalPanoptic(f.Data), "--json", f.Hostile("unfinished")], "--json", "is a folder; a file name is expected"),
+        ["sweep thresholds --out is a file"] = f => new HostileCase(["sweep", "thresholds", "--model", f.Model, "--data", f.Data, "--out", f.Hostile("a-file")], "--out", "is a file; a folder is expected"),
+        ["train --out under a file"] = f => new HostileCase(["train", "--data", f.Data, "--out", Path.Combine(f.Hostile("a-file"), "run")], "is a file, not a folder"),
+        ["segment --images is a file"] = f => new HostileCase(f.Segment(images: f.Hostile("a-file")), "--images", "is a file; a folder is expected"),
     };
 
     [TestMethod]
@@ -252,7 +230,7 @@ public sealed class HostileInputTests
     }
 
     /// <summary>The inputs every case may use, made once; outputs go under <c>out/</c>, which is not an input.</summary>
-    private sealed class Fixture
+    public sealed class Fixture : IHostileFixture
     {
         public Fixture(string root)
         {

@@ -21,65 +21,44 @@ namespace Microsoft.ML.Mask2Former.Training.Tests.Cli;
 /// </summary>
 [TestClass]
 [DoNotParallelize]
-public sealed class HostileTorchInputTests
+public sealed class HostileTorchInputTests : HostileCaseTests<HostileTorchInputTests, HostileTorchInputTests.Fixture>, IHostileCases<HostileTorchInputTests.Fixture>
 {
-    private static Fixture F = null!;
+    public static Fixture MakeFixture(string root) => new(root);
 
-    public TestContext TestContext { get; set; } = null!;
-
-    [ClassInitialize]
-    public static void MakeInputs(TestContext context)
-    {
-        _ = context;
-        F = new Fixture(TestPaths.NewTempFolder());
-    }
-
-    public static IEnumerable<object[]> CaseNames => Cases.Keys.Select(k => new object[] { k });
-
-    [TestMethod]
-    [DynamicData(nameof(CaseNames))]
-    public void IsRefusedWithOneLineAndLeavesTheInputsAsTheyWere(string name)
-    {
-        var (args, expected) = Cases[name](F);
-        TestContext.WriteLine(HostileCli.AssertRefused(F.Inputs, args, expected));
-    }
-
-    private sealed record Case(string[] Args, params string[] Expected);
-
-    private static readonly Dictionary<string, Func<Fixture, Case>> Cases = new()
+    public static IReadOnlyDictionary<string, Func<Fixture, HostileCase>> Cases { get; } = new Dictionary<string, Func<Fixture, HostileCase>>
     {
         // forward and export.
-        ["forward: an empty batch [0, 3, 96, 160]"] = f => new(f.Forward(inputs: f.Path("empty-batch.safetensors")), "'pixel_values'", "[0, 3, 96, 160]", "holds no image"),
-        ["forward: pixel values with NaN"] = f => new(f.Forward(inputs: f.Path("nan-pixels.safetensors")), "'pixel_values' holds 1 NaN or infinite values"),
-        ["forward: a header length 3 bytes short"] = f => new(f.Forward(inputs: f.Path("short-header.safetensors")), "the last 3 bytes of the data section", "belong to no tensor"),
-        ["forward: NaN weights"] = f => new(f.Forward(model: f.Path("nan-model")), "holds 1 NaN or infinite values", "model.safetensors"),
-        ["export: NaN weights"] = f => new(["export", "--model", f.Path("nan-model"), "--out", f.Out("nan.onnx")], "holds 1 NaN or infinite values"),
-        ["forward: a configuration of absurd size"] = f => new(f.Forward(model: f.Path("absurd-model")), "GiB of weights, more than", "hidden_dim 4000000", "config.json"),
-        ["export: a configuration of absurd size"] = f => new(["export", "--model", f.Path("absurd-model"), "--out", f.Out("absurd.onnx")], "GiB of weights, more than"),
-        ["train: a configuration of absurd size"] = f => new(f.Train(f.Out("absurd-run"), config: Path.Combine(f.Path("absurd-model"), "config.json")), "GiB of weights, more than"),
+        ["forward: an empty batch [0, 3, 96, 160]"] = f => new HostileCase(f.Forward(inputs: f.Path("empty-batch.safetensors")), "'pixel_values'", "[0, 3, 96, 160]", "holds no image"),
+        ["forward: pixel values with NaN"] = f => new HostileCase(f.Forward(inputs: f.Path("nan-pixels.safetensors")), "'pixel_values' holds 1 NaN or infinite values"),
+        ["forward: a header length 3 bytes short"] = f => new HostileCase(f.Forward(inputs: f.Path("short-header.safetensors")), "the last 3 bytes of the data section", "belong to no tensor"),
+        ["forward: NaN weights"] = f => new HostileCase(f.Forward(model: f.Path("nan-model")), "holds 1 NaN or infinite values", "model.safetensors"),
+        ["export: NaN weights"] = f => new HostileCase(["export", "--model", f.Path("nan-model"), "--out", f.Out("nan.onnx")], "holds 1 NaN or infinite values"),
+        ["forward: a configuration of absurd size"] = f => new HostileCase(f.Forward(model: f.Path("absurd-model")), "GiB of weights, more than", "hidden_dim 4000000", "config.json"),
+        ["export: a configuration of absurd size"] = f => new HostileCase(["export", "--model", f.Path("absurd-model"), "--out", f.Out("absurd.onnx")], "GiB of weights, more than"),
+        ["train: a configuration of absurd size"] = f => new HostileCase(f.Train(f.Out("absurd-run"), config: Path.Combine(f.Path("absurd-model"), "config.json")), "GiB of weights, more than"),
 
         // train.
-        ["train --batch 1000 on 4 images"] = f => new(f.Train(f.Out("big-batch"), batch: "1000"), "--batch 1000 is larger than the training set (4 images)"),
-        ["train --steps 0"] = f => new(f.Train(f.Out("zero-steps"), steps: "0"), "--steps must be at least 1, got 0"),
-        ["train --init holding none of the model's tensors"] = f => new([.. f.Train(f.Out("foreign-init")), "--init", f.Path("foreign.safetensors")],
+        ["train --batch 1000 on 4 images"] = f => new HostileCase(f.Train(f.Out("big-batch"), batch: "1000"), "--batch 1000 is larger than the training set (4 images)"),
+        ["train --steps 0"] = f => new HostileCase(f.Train(f.Out("zero-steps"), steps: "0"), "--steps must be at least 1, got 0"),
+        ["train --init holding none of the model's tensors"] = f => new HostileCase([.. f.Train(f.Out("foreign-init")), "--init", f.Path("foreign.safetensors")],
             "the initial weights hold none of the model's", "foreign.safetensors"),
-        ["train: a crowd-only data set"] = f => new(f.Train(f.Out("crowd-run"), data: f.Path("crowd-data")), "nothing to learn from", "panoptic.json"),
-        ["train: file_name ../../etc/passwd"] = f => new(f.Train(f.Out("escape-run"), data: f.Path("escape-data")), "must name a file inside the data set's folder"),
+        ["train: a crowd-only data set"] = f => new HostileCase(f.Train(f.Out("crowd-run"), data: f.Path("crowd-data")), "nothing to learn from", "panoptic.json"),
+        ["train: file_name ../../etc/passwd"] = f => new HostileCase(f.Train(f.Out("escape-run"), data: f.Path("escape-data")), "must name a file inside the data set's folder"),
 
         // Resumes that do not match or cannot be read.
-        ["train --resume --steps below the checkpoint"] = f => new(f.Resume(f.Run, steps: "1"), "is at step 2, past --steps 1", "resume with at least 2 steps"),
-        ["train --resume with another --size"] = f => new(f.Resume(f.Run, size: "96"), "was trained with --size 64", "got 96"),
-        ["train --resume with another --data"] = f => new(f.Resume(f.Run, data: f.Path("other-data")), "was trained on another data set"),
-        ["train --resume with another --config"] = f => new(f.Resume(f.Run, config: f.Path("other-config.json")), "is not the configuration asked for", "num_queries 8 there, 6 now"),
-        ["train --resume: truncated optimizer state"] = f => new(f.Resume(f.Path("run-truncated-optimizer")), "optimizer.bin", "does not match the SHA-256"),
-        ["train --resume: truncated optimizer state, no checksums"] = f => new(f.Resume(f.Path("run-truncated-optimizer-old")), "optimizer.bin", "the optimizer state cannot be read"),
-        ["train --resume: corrupt generator state"] = f => new(f.Resume(f.Path("run-corrupt-rng")), "rng_state.bin", "does not match the SHA-256"),
-        ["train --resume: corrupt generator state, no checksums"] = f => new(f.Resume(f.Path("run-corrupt-rng-old")), "rng_state.bin", "the random-generator state is damaged"),
-        ["train --resume: short generator state, no checksums"] = f => new(f.Resume(f.Path("run-short-rng-old")), "rng_state.bin", "has 100 bytes"),
+        ["train --resume --steps below the checkpoint"] = f => new HostileCase(f.Resume(f.Run, steps: "1"), "is at step 2, past --steps 1", "resume with at least 2 steps"),
+        ["train --resume with another --size"] = f => new HostileCase(f.Resume(f.Run, size: "96"), "was trained with --size 64", "got 96"),
+        ["train --resume with another --data"] = f => new HostileCase(f.Resume(f.Run, data: f.Path("other-data")), "was trained on another data set"),
+        ["train --resume with another --config"] = f => new HostileCase(f.Resume(f.Run, config: f.Path("other-config.json")), "is not the configuration asked for", "num_queries 8 there, 6 now"),
+        ["train --resume: truncated optimizer state"] = f => new HostileCase(f.Resume(f.Path("run-truncated-optimizer")), "optimizer.bin", "does not match the SHA-256"),
+        ["train --resume: truncated optimizer state, no checksums"] = f => new HostileCase(f.Resume(f.Path("run-truncated-optimizer-old")), "optimizer.bin", "the optimizer state cannot be read"),
+        ["train --resume: corrupt generator state"] = f => new HostileCase(f.Resume(f.Path("run-corrupt-rng")), "rng_state.bin", "does not match the SHA-256"),
+        ["train --resume: corrupt generator state, no checksums"] = f => new HostileCase(f.Resume(f.Path("run-corrupt-rng-old")), "rng_state.bin", "the random-generator state is damaged"),
+        ["train --resume: short generator state, no checksums"] = f => new HostileCase(f.Resume(f.Path("run-short-rng-old")), "rng_state.bin", "has 100 bytes"),
 
         // Sweeps resumed on other inputs.
-        ["sweep thresholds resumed on another data set"] = f => new(f.Sweep(f.Path("sweep-data-changed")), "journal.jsonl", "data_sha256"),
-        ["sweep thresholds resumed with another model"] = f => new(f.Sweep(f.Data, model: f.Path("model-changed.onnx")), "journal.jsonl", "model_sha256"),
+        ["sweep thresholds resumed on another data set"] = f => new HostileCase(f.Sweep(f.Path("sweep-data-changed")), "journal.jsonl", "data_sha256"),
+        ["sweep thresholds resumed with another model"] = f => new HostileCase(f.Sweep(f.Data, model: f.Path("model-changed.onnx")), "journal.jsonl", "model_sha256"),
     };
 
     [TestMethod]
@@ -161,7 +140,7 @@ public sealed class HostileTorchInputTests
     }
 
     /// <summary>The inputs, made once: a trained run with checkpoints (and damaged copies), a model folder, data sets, tensors.</summary>
-    private sealed class Fixture
+    public sealed class Fixture : IHostileFixture
     {
         public Fixture(string root)
         {
