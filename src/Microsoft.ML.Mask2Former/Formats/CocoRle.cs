@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics;
 using System.Text;
 
 namespace Microsoft.ML.Mask2Former.Formats;
@@ -232,36 +234,57 @@ public sealed class CocoRle : IEquatable<CocoRle>
     public static CocoRle FromCompressedString(string counts, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(counts);
+        return FromCompressed(counts.AsSpan(), height, width);
+    }
+
+    /// <summary>
+    /// <see cref="FromCompressedString"/> over the string's characters as they are, UTF-16 or
+    /// (unescaped) UTF-8 bytes: every valid character is ASCII. Counts are decoded into a pooled
+    /// buffer and copied once into the mask's own array.
+    /// </summary>
+    internal static CocoRle FromCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
         CheckSize(height, width);
-        var list = new List<uint>(counts.Length);
-        var p = 0;
-        while (p < counts.Length)
+        // Every count takes at least one character.
+        var rented = ArrayPool<uint>.Shared.Rent(Math.Max(counts.Length, 1));
+        try
         {
-            long x = 0;
-            var k = 0;
-            bool more;
-            do
+            var n = 0;
+            var p = 0;
+            while (p < counts.Length)
             {
-                if (p >= counts.Length) throw new FormatException($"compressed RLE string ends inside a count (character {p})");
-                var ch = counts[p];
-                if (ch < 48 || ch > 111) throw new FormatException($"compressed RLE string has character '{ch}' (code {(int)ch}) at {p}; only codes 48-111 occur");
-                if (k >= 7) throw new FormatException($"compressed RLE string has a count longer than 7 characters at {p}");
-                var c = ch - 48;
-                x |= (long)(c & 0x1f) << (5 * k);
-                more = (c & 0x20) != 0;
-                p++;
-                k++;
-                if (!more && (c & 0x10) != 0) x |= -1L << (5 * k);
+                long x = 0;
+                var k = 0;
+                bool more;
+                do
+                {
+                    if (p >= counts.Length) throw new FormatException($"compressed RLE string ends inside a count (character {p})");
+                    var ch = int.CreateTruncating(counts[p]);
+                    if (ch < 48 || ch > 111) throw new FormatException($"compressed RLE string has character '{(char)ch}' (code {ch}) at {p}; only codes 48-111 occur");
+                    if (k >= 7) throw new FormatException($"compressed RLE string has a count longer than 7 characters at {p}");
+                    var c = ch - 48;
+                    x |= (long)(c & 0x1f) << (5 * k);
+                    more = (c & 0x20) != 0;
+                    p++;
+                    k++;
+                    if (!more && (c & 0x10) != 0) x |= -1L << (5 * k);
+                }
+                while (more);
+                if (n > 2) x += rented[n - 2];
+                if (x < 0 || x > uint.MaxValue) throw new FormatException($"compressed RLE string decodes to count {x} (run {n}), outside 0..{uint.MaxValue}");
+                rented[n++] = (uint)x;
             }
-            while (more);
-            if (list.Count > 2) x += list[^2];
-            if (x < 0 || x > uint.MaxValue) throw new FormatException($"compressed RLE string decodes to count {x} (run {list.Count}), outside 0..{uint.MaxValue}");
-            list.Add((uint)x);
+            var decoded = rented.AsSpan(0, n);
+            var sum = Sum(decoded);
+            if (sum != (long)height * width)
+                throw new FormatException($"RLE counts sum to {sum} but the mask size {height}x{width} has {(long)height * width} pixels");
+            return new CocoRle(height, width, decoded.ToArray());
         }
-        var sum = Sum(list);
-        if (sum != (long)height * width)
-            throw new FormatException($"RLE counts sum to {sum} but the mask size {height}x{width} has {(long)height * width} pixels");
-        return new CocoRle(height, width, list.ToArray());
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(rented);
+        }
     }
 
     /// <summary>
@@ -425,7 +448,7 @@ public sealed class CocoRle : IEquatable<CocoRle>
         return [xs, ys, (double)xe - xs + 1, (double)ye - ys + 1];
     }
 
-    private static long Sum(IEnumerable<uint> counts)
+    private static long Sum(ReadOnlySpan<uint> counts)
     {
         long s = 0;
         foreach (var c in counts) s += c;

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
 namespace Microsoft.ML.Mask2Former.Formats;
 
 /// <summary>
@@ -104,6 +107,49 @@ public sealed class CocoSegmentation
         w.WriteEndArray();
     }
 
+    /// <summary>
+    /// Decodes a compressed <c>counts</c> string from the document's UTF-8 bytes without making a
+    /// string of it. A backslash is a valid RLE character (JSON writes it <c>\\</c>, and some writers
+    /// escape others as <c>\uXXXX</c>), so escaped strings are undone into a pooled buffer first;
+    /// non-ASCII bytes, never valid, go through <see cref="JsonElement.GetString"/> for the error message.
+    /// </summary>
+    private static CocoRle CompressedCounts(JsonElement counts, int height, int width)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(counts);
+        if (raw.Length >= 2 && raw[0] == (byte)'"') raw = raw[1..^1];
+        if (!Ascii.IsValid(raw)) return CocoRle.FromCompressedString(counts.GetString()!, height, width);
+        if (raw.IndexOf((byte)'\\') < 0) return CocoRle.FromCompressed(raw, height, width);
+        var buffer = ArrayPool<char>.Shared.Rent(raw.Length);
+        try
+        {
+            var n = 0;
+            for (var i = 0; i < raw.Length; i++)
+            {
+                var c = (char)raw[i];
+                if (c == '\\')
+                {
+                    // The document was validated on parsing: every escape is complete.
+                    var e = (char)raw[++i];
+                    if (e == 'u')
+                    {
+                        c = (char)int.Parse(raw.Slice(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+                        i += 4;
+                    }
+                    else
+                    {
+                        c = e switch { 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', _ => e };
+                    }
+                }
+                buffer[n++] = c;
+            }
+            return CocoRle.FromCompressed<char>(buffer.AsSpan(0, n), height, width);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Reads a <c>segmentation</c> value; errors go through <paramref name="f"/>, which names the file and item.</summary>
     internal static CocoSegmentation Parse(JsonElement value, JsonFields f)
     {
@@ -137,7 +183,7 @@ public sealed class CocoSegmentation
                 try
                 {
                     if (counts.ValueKind == JsonValueKind.String)
-                        return FromRle(CocoRle.FromCompressedString(counts.GetString()!, (int)h, (int)w));
+                        return FromRle(CompressedCounts(counts, (int)h, (int)w));
                     if (counts.ValueKind == JsonValueKind.Array)
                     {
                         var list = new uint[counts.GetArrayLength()];

@@ -168,4 +168,34 @@ public sealed class CocoRleTests
                 m[y * w + x] = (byte)((Math.Abs(x - x0) + Math.Abs(y - y0) < w * density || rng.NextDouble() < 0.05) ? 1 : 0);
         return m;
     }
+
+    [TestMethod]
+    public void CompressedCountsReadFromJsonEqualTheStringCodecWhateverTheEscaping()
+    {
+        // A results file whose counts strings are written three ways: as pycocotools writes them
+        // (only the backslash escaped), every character as \uXXXX, and with an invalid character.
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.EvaluationCase("sample"), "instances_gt.json")));
+        var strings = doc.RootElement.GetProperty("annotations").EnumerateArray()
+            .Select(a => a.GetProperty("segmentation"))
+            .Where(s => s.GetProperty("counts").ValueKind == JsonValueKind.String)
+            .Select(s => (H: s.GetProperty("size")[0].GetInt32(), W: s.GetProperty("size")[1].GetInt32(), Counts: s.GetProperty("counts").GetString()!))
+            .ToArray();
+        Assert.IsTrue(strings.Any(s => s.Counts.Contains('\\')), "the reference strings include backslashes");
+        static string AllEscaped(string s) => string.Concat(s.Select(c => $"\\u{(int)c:X4}"));
+        var folder = TestPaths.NewTempFolder();
+        foreach (var (name, encode) in new (string, Func<string, string>)[] { ("plain", s => JsonSerializer.Serialize(s)), ("escaped", s => $"\"{AllEscaped(s)}\"") })
+        {
+            var path = Path.Combine(folder, name + ".json");
+            File.WriteAllText(path, "[" + string.Join(",", strings.Select(s =>
+                $"{{\"image_id\": 1, \"category_id\": 1, \"score\": 0.5, \"segmentation\": {{\"size\": [{s.H}, {s.W}], \"counts\": {encode(s.Counts)}}}}}")) + "]");
+            var loaded = CocoResultsFile.Load(path);
+            for (var i = 0; i < strings.Length; i++)
+                Assert.AreEqual(CocoRle.FromCompressedString(strings[i].Counts, strings[i].H, strings[i].W), loaded[i].Segmentation!.Rle, $"{name} string {i}");
+        }
+        var bad = Path.Combine(folder, "bad.json");
+        File.WriteAllText(bad, "[{\"image_id\": 1, \"category_id\": 1, \"score\": 0.5, \"segmentation\": {\"size\": [2, 2], \"counts\": \"3\\u00e94\"}}]");
+        var error = Assert.ThrowsExactly<DataFormatException>(() => CocoResultsFile.Load(bad));
+        StringAssert.Contains(error.Message, "code 233");
+        StringAssert.Contains(error.Message, "results[0]");
+    }
 }

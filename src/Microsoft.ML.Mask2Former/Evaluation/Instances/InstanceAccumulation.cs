@@ -11,12 +11,11 @@ internal sealed class InstanceAccumulation
     public InstanceAccumulation(int categories)
     {
         K = categories;
-        Precision = new double[CocoEvalParameters.T * CocoEvalParameters.R * K * CocoEvalParameters.A * CocoEvalParameters.M];
-        Scores = new double[Precision.Length];
-        Recall = new double[CocoEvalParameters.T * K * CocoEvalParameters.A * CocoEvalParameters.M];
-        Array.Fill(Precision, -1);
-        Array.Fill(Scores, -1);
-        Array.Fill(Recall, -1);
+        // Not cleared here: AddCategory writes every entry of its category (−1 where nothing counts),
+        // so each 8 MB array is written once, by the thread that owns the category.
+        Precision = GC.AllocateUninitializedArray<double>(CocoEvalParameters.T * CocoEvalParameters.R * K * CocoEvalParameters.A * CocoEvalParameters.M);
+        Scores = GC.AllocateUninitializedArray<double>(Precision.Length);
+        Recall = GC.AllocateUninitializedArray<double>(CocoEvalParameters.T * K * CocoEvalParameters.A * CocoEvalParameters.M);
     }
 
     public int K { get; }
@@ -30,12 +29,18 @@ internal sealed class InstanceAccumulation
     public int RecallIndex(int t, int k, int a, int m) => ((t * K + k) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m;
 
     /// <summary>
-    /// Fills category <paramref name="k"/> from its per-image evaluations, in image order (the
-    /// order that breaks score ties). Categories are independent, so they may run in parallel.
+    /// Fills every entry of category <paramref name="k"/> from its per-image evaluations, in image
+    /// order (the order that breaks score ties). Categories are independent, so they may run in
+    /// parallel; each must be added once, with an empty list where it has no evaluations.
     /// </summary>
     public void AddCategory(int k, IReadOnlyList<InstanceImageEvaluation> images)
     {
-        if (images.Count == 0) return;
+        if (images.Count == 0)
+        {
+            for (var a = 0; a < CocoEvalParameters.A; a++)
+                for (var m = 0; m < CocoEvalParameters.M; m++) MarkEmpty(k, a, m);
+            return;
+        }
         var recallThresholds = CocoEvalParameters.RecallThresholds;
         var total = 0;
         foreach (var e in images) total += e.Scores.Length;
@@ -52,7 +57,11 @@ internal sealed class InstanceAccumulation
             foreach (var e in images) npig += e.NonIgnoredGroundTruth[a];
             for (var m = 0; m < CocoEvalParameters.M; m++)
             {
-                if (npig == 0) continue;
+                if (npig == 0)
+                {
+                    MarkEmpty(k, a, m);
+                    continue;
+                }
                 var maxDet = CocoEvalParameters.MaxDetections[m];
                 // Concatenate each image's first maxDet detections, then rank them all by score, stably.
                 var nd = 0;
@@ -115,6 +124,21 @@ internal sealed class InstanceAccumulation
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>−1 for every precision, score and recall entry of (k, a, m): no ground truth counts there.</summary>
+    private void MarkEmpty(int k, int a, int m)
+    {
+        for (var t = 0; t < CocoEvalParameters.T; t++)
+        {
+            Recall[RecallIndex(t, k, a, m)] = -1;
+            for (var r = 0; r < CocoEvalParameters.R; r++)
+            {
+                var index = PrecisionIndex(t, r, k, a, m);
+                Precision[index] = -1;
+                Scores[index] = -1;
             }
         }
     }
