@@ -36,17 +36,20 @@ internal static partial class CommandHooks
     /// <summary>Adds <c>m2f merge</c>.</summary>
     static partial void AddMerge(RootCommand root, TextWriter stdout, TextWriter stderr);
 
-    /// <summary>Adds every optional command to the tree.</summary>
-    public static void AddAll(RootCommand root, Command eval, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Adds the optional commands <paramref name="wanted"/> names to the tree (and
+    /// <c>eval instances</c> to <paramref name="eval"/> when the tree has one).
+    /// </summary>
+    public static void AddAll(RootCommand root, Command? eval, TextWriter stdout, TextWriter stderr, Func<string, bool> wanted)
     {
-        AddEvalInstances(eval, stdout, stderr);
-        AddSegment(root, stdout, stderr);
-        AddTrain(root, stdout, stderr);
-        AddExport(root, stdout, stderr);
-        AddSweep(root, stdout, stderr);
-        AddRender(root, stdout, stderr);
-        AddConvert(root, stdout, stderr);
-        AddTest(root, stdout, stderr);
-        AddMerge(root, stdout, stderr);
+        if (eval is not null) AddEvalInstances(eval, stdout, stderr);
+        if (wanted("segment")) AddSegment(root, stdout, stderr);
+        if (wanted("train")) AddTrain(root, stdout, stderr);
+        if (wanted("export")) AddExport(root, stdout, stderr);
+        if (wanted("sweep")) AddSweep(root, stdout, stderr);
+        if (wanted("render")) AddRender(root, stdout, stderr);
+        if (wanted("convert")) AddConvert(root, stdout, stderr);
+        if (wanted("test")) AddTest(root, stdout, stderr);
+        if (wanted("merge")) AddMerge(root, stdout, stderr);
     }
 }
