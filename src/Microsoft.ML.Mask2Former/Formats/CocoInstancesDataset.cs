@@ -71,7 +71,14 @@ public sealed class CocoInstancesDataset
     /// <summary>Reads and validates a COCO instance JSON file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">The JSON is malformed or violates the format.</exception>
-    public static CocoInstancesDataset Load(string path)
+    public static CocoInstancesDataset Load(string path) => Load(path, readMasks: true);
+
+    /// <summary>
+    /// <see cref="Load(string)"/>, optionally without the annotations' <c>segmentation</c> (left
+    /// null, not read or checked): box AP never uses the ground truth's masks, as in pycocotools,
+    /// and decoding them is most of the work of reading the file.
+    /// </summary>
+    internal static CocoInstancesDataset Load(string path, bool readMasks)
     {
         using var doc = JsonFields.ParseFile(path);
         var root = doc.RootElement;
@@ -100,6 +107,9 @@ public sealed class CocoInstancesDataset
             images.Add(new CocoImage(id, fileName, f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
         }
 
+        // Image sizes for checking masks that are not kept (duplicate ids are reported by the constructor).
+        var sizes = new Dictionary<string, (int Height, int Width)>(StringComparer.Ordinal);
+        if (!readMasks) foreach (var im in images) sizes.TryAdd(im.Id, (im.Height, im.Width));
         var annotations = new List<CocoInstanceAnnotation>();
         i = 0;
         foreach (var a in top.Required(root, "annotations", JsonValueKind.Array).EnumerateArray())
@@ -111,7 +121,11 @@ public sealed class CocoInstancesDataset
             IReadOnlyList<double>? box = null;
             if (f.TryOptional(a, "bbox", JsonValueKind.Array, out var bb)) box = bb.EnumerateArray().Select(v => f.Number(v, "bbox")).ToArray();
             CocoSegmentation? segmentation = null;
-            if (a.TryGetProperty("segmentation", out var seg) && seg.ValueKind != JsonValueKind.Null) segmentation = CocoSegmentation.Parse(seg, f);
+            if (a.TryGetProperty("segmentation", out var seg) && seg.ValueKind != JsonValueKind.Null)
+            {
+                if (readMasks) segmentation = CocoSegmentation.Parse(seg, f);
+                else CocoSegmentation.Check(seg, f, sizes.TryGetValue(imageId, out var size) ? size : null);
+            }
             var area = f.Number(f.Required(a, "area", JsonValueKind.Number), "area");
             annotations.Add(new CocoInstanceAnnotation(id, imageId, f.Int32(a, "category_id"), f.Flag(a, "iscrowd"), area, box, segmentation));
             i++;

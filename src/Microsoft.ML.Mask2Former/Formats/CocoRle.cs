@@ -245,46 +245,67 @@ public sealed class CocoRle : IEquatable<CocoRle>
     internal static CocoRle FromCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
-        CheckSize(height, width);
-        // Every count takes at least one character.
         var rented = ArrayPool<uint>.Shared.Rent(Math.Max(counts.Length, 1));
         try
         {
-            var n = 0;
-            var p = 0;
-            while (p < counts.Length)
-            {
-                long x = 0;
-                var k = 0;
-                bool more;
-                do
-                {
-                    if (p >= counts.Length) throw new FormatException($"compressed RLE string ends inside a count (character {p})");
-                    var ch = int.CreateTruncating(counts[p]);
-                    if (ch < 48 || ch > 111) throw new FormatException($"compressed RLE string has character '{(char)ch}' (code {ch}) at {p}; only codes 48-111 occur");
-                    if (k >= 7) throw new FormatException($"compressed RLE string has a count longer than 7 characters at {p}");
-                    var c = ch - 48;
-                    x |= (long)(c & 0x1f) << (5 * k);
-                    more = (c & 0x20) != 0;
-                    p++;
-                    k++;
-                    if (!more && (c & 0x10) != 0) x |= -1L << (5 * k);
-                }
-                while (more);
-                if (n > 2) x += rented[n - 2];
-                if (x < 0 || x > uint.MaxValue) throw new FormatException($"compressed RLE string decodes to count {x} (run {n}), outside 0..{uint.MaxValue}");
-                rented[n++] = (uint)x;
-            }
-            var decoded = rented.AsSpan(0, n);
-            var sum = Sum(decoded);
-            if (sum != (long)height * width)
-                throw new FormatException($"RLE counts sum to {sum} but the mask size {height}x{width} has {(long)height * width} pixels");
-            return new CocoRle(height, width, decoded.ToArray());
+            var n = DecodeCompressed(counts, height, width, rented);
+            return new CocoRle(height, width, rented.AsSpan(0, n).ToArray());
         }
         finally
         {
             ArrayPool<uint>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>Checks a compressed <c>counts</c> string as <see cref="FromCompressed"/> would, keeping nothing.</summary>
+    internal static void CheckCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        var rented = ArrayPool<uint>.Shared.Rent(Math.Max(counts.Length, 1));
+        try
+        {
+            DecodeCompressed(counts, height, width, rented);
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Decodes into <paramref name="decoded"/> (at least one slot per character); returns the number of counts.</summary>
+    private static int DecodeCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width, uint[] decoded)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        CheckSize(height, width);
+        var n = 0;
+        var p = 0;
+        while (p < counts.Length)
+        {
+            long x = 0;
+            var k = 0;
+            bool more;
+            do
+            {
+                if (p >= counts.Length) throw new FormatException($"compressed RLE string ends inside a count (character {p})");
+                var ch = int.CreateTruncating(counts[p]);
+                if (ch < 48 || ch > 111) throw new FormatException($"compressed RLE string has character '{(char)ch}' (code {ch}) at {p}; only codes 48-111 occur");
+                if (k >= 7) throw new FormatException($"compressed RLE string has a count longer than 7 characters at {p}");
+                var c = ch - 48;
+                x |= (long)(c & 0x1f) << (5 * k);
+                more = (c & 0x20) != 0;
+                p++;
+                k++;
+                if (!more && (c & 0x10) != 0) x |= -1L << (5 * k);
+            }
+            while (more);
+            if (n > 2) x += decoded[n - 2];
+            if (x < 0 || x > uint.MaxValue) throw new FormatException($"compressed RLE string decodes to count {x} (run {n}), outside 0..{uint.MaxValue}");
+            decoded[n++] = (uint)x;
+        }
+        var sum = Sum(decoded.AsSpan(0, n));
+        if (sum != (long)height * width)
+            throw new FormatException($"RLE counts sum to {sum} but the mask size {height}x{width} has {(long)height * width} pixels");
+        return n;
     }
 
     /// <summary>

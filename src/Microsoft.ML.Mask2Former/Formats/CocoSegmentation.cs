@@ -108,17 +108,18 @@ public sealed class CocoSegmentation
     }
 
     /// <summary>
-    /// Decodes a compressed <c>counts</c> string from the document's UTF-8 bytes without making a
-    /// string of it. A backslash is a valid RLE character (JSON writes it <c>\\</c>, and some writers
-    /// escape others as <c>\uXXXX</c>), so escaped strings are undone into a pooled buffer first;
-    /// non-ASCII bytes, never valid, go through <see cref="JsonElement.GetString"/> for the error message.
+    /// Decodes (or with <paramref name="keep"/> false, only checks) a compressed <c>counts</c>
+    /// string from the document's UTF-8 bytes without making a string of it. A backslash is a valid
+    /// RLE character (JSON writes it <c>\\</c>, and some writers escape others as <c>\uXXXX</c>), so
+    /// escaped strings are undone into a pooled buffer first; non-ASCII bytes, never valid, go
+    /// through <see cref="JsonElement.GetString"/> for the error message.
     /// </summary>
-    private static CocoRle CompressedCounts(JsonElement counts, int height, int width)
+    private static CocoRle? CompressedCounts(JsonElement counts, int height, int width, bool keep)
     {
         var raw = JsonMarshal.GetRawUtf8Value(counts);
         if (raw.Length >= 2 && raw[0] == (byte)'"') raw = raw[1..^1];
         if (!Ascii.IsValid(raw)) return CocoRle.FromCompressedString(counts.GetString()!, height, width);
-        if (raw.IndexOf((byte)'\\') < 0) return CocoRle.FromCompressed(raw, height, width);
+        if (raw.IndexOf((byte)'\\') < 0) return Decode(raw, height, width, keep);
         var buffer = ArrayPool<char>.Shared.Rent(raw.Length);
         try
         {
@@ -142,12 +143,60 @@ public sealed class CocoSegmentation
                 }
                 buffer[n++] = c;
             }
-            return CocoRle.FromCompressed<char>(buffer.AsSpan(0, n), height, width);
+            return Decode<char>(buffer.AsSpan(0, n), height, width, keep);
         }
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
+
+        static CocoRle? Decode<TChar>(ReadOnlySpan<TChar> s, int h, int w, bool keep) where TChar : unmanaged, System.Numerics.IBinaryInteger<TChar>
+        {
+            if (keep) return CocoRle.FromCompressed(s, h, w);
+            CocoRle.CheckCompressed(s, h, w);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Checks a <c>segmentation</c> value as <see cref="Parse"/> does, and its mask size against
+    /// its image's, without keeping a decoded compressed mask (for readers that do not need masks).
+    /// </summary>
+    internal static void Check(JsonElement value, JsonFields f, (int Height, int Width)? imageSize)
+    {
+        int h, w;
+        if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty("counts", out var counts) && counts.ValueKind == JsonValueKind.String)
+        {
+            (h, w) = Size(value, f);
+            try
+            {
+                CompressedCounts(counts, h, w, keep: false);
+            }
+            catch (Exception e) when (e is FormatException and not DataFormatException || e is ArgumentException)
+            {
+                throw f.Error($"segmentation: {e.Message}");
+            }
+        }
+        else if (Parse(value, f).Rle is { } rle)
+        {
+            (h, w) = (rle.Height, rle.Width);
+        }
+        else
+        {
+            return;
+        }
+        if (imageSize is { } size && (size.Height != h || size.Width != w))
+            throw f.Error($"segmentation: mask size {h}x{w} differs from its image's {size.Height}x{size.Width}");
+    }
+
+    private static (int Height, int Width) Size(JsonElement value, JsonFields f)
+    {
+        var size = f.Required(value, "size", JsonValueKind.Array);
+        if (size.GetArrayLength() != 2) throw f.Error($"segmentation size must be [height, width], found {size.GetRawText()}");
+        var h = f.AsInteger(size[0], "size");
+        var w = f.AsInteger(size[1], "size");
+        if (h < 0 || w < 0 || h > int.MaxValue || w > int.MaxValue) throw f.Error($"segmentation size [{h}, {w}] is out of range");
+        return ((int)h, (int)w);
     }
 
     /// <summary>Reads a <c>segmentation</c> value; errors go through <paramref name="f"/>, which names the file and item.</summary>
@@ -174,16 +223,12 @@ public sealed class CocoSegmentation
             }
             case JsonValueKind.Object:
             {
-                var size = f.Required(value, "size", JsonValueKind.Array);
-                if (size.GetArrayLength() != 2) throw f.Error($"segmentation size must be [height, width], found {size.GetRawText()}");
-                var h = f.AsInteger(size[0], "size");
-                var w = f.AsInteger(size[1], "size");
-                if (h < 0 || w < 0 || h > int.MaxValue || w > int.MaxValue) throw f.Error($"segmentation size [{h}, {w}] is out of range");
+                var (h, w) = Size(value, f);
                 if (!value.TryGetProperty("counts", out var counts)) throw f.Error("segmentation is missing field 'counts'");
                 try
                 {
                     if (counts.ValueKind == JsonValueKind.String)
-                        return FromRle(CompressedCounts(counts, (int)h, (int)w));
+                        return FromRle(CompressedCounts(counts, h, w, keep: true)!);
                     if (counts.ValueKind == JsonValueKind.Array)
                     {
                         var list = new uint[counts.GetArrayLength()];
@@ -194,7 +239,7 @@ public sealed class CocoSegmentation
                             if (n < 0 || n > uint.MaxValue) throw f.Error($"segmentation counts[{i}] = {n} is outside 0..{uint.MaxValue}");
                             list[i++] = (uint)n;
                         }
-                        return FromRle(CocoRle.FromCounts(list, (int)h, (int)w));
+                        return FromRle(CocoRle.FromCounts(list, h, w));
                     }
                 }
                 catch (Exception e) when (e is FormatException and not DataFormatException || e is ArgumentException)

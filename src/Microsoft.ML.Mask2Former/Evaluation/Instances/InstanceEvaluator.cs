@@ -39,11 +39,13 @@ public static class InstanceEvaluator
     public static InstanceSegmentationMetrics EvaluateFiles(string groundTruthPath, string resultsPath, InstanceIouType iouType,
         InstanceEvaluatorOptions? options = null)
     {
-        // The two files are independent: with two or more threads they are read at the same time.
-        // Errors come in the serial order: the ground truth's first.
+        // Box AP reads no ground-truth masks (COCOeval converts them only for segm). The two files
+        // are independent: with two or more threads they are read at the same time. Errors come
+        // in the serial order: the ground truth's first.
+        var readMasks = iouType == InstanceIouType.Segmentation;
         if ((options ?? new InstanceEvaluatorOptions()).Threads < 2)
-            return Evaluate(CocoInstancesDataset.Load(groundTruthPath), CocoResultsFile.Load(resultsPath), iouType, options, resultsPath);
-        var gtLoad = Task.Run(() => CocoInstancesDataset.Load(groundTruthPath));
+            return Evaluate(CocoInstancesDataset.Load(groundTruthPath, readMasks), CocoResultsFile.Load(resultsPath), iouType, options, resultsPath);
+        var gtLoad = Task.Run(() => CocoInstancesDataset.Load(groundTruthPath, readMasks));
         IReadOnlyList<CocoDetection>? results = null;
         Exception? resultsError = null;
         try
