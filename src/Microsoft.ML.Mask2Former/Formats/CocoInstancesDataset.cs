@@ -89,7 +89,7 @@ public sealed class CocoInstancesDataset
         var i = 0;
         foreach (var c in top.Required(root, "categories", JsonValueKind.Array).EnumerateArray())
         {
-            var f = new JsonFields(path, $"categories[{i++}]");
+            var f = JsonFields.At(path, "categories", i++);
             var id = f.Int32(c, "id");
             var name = f.TryOptional(c, "name", JsonValueKind.String, out var n) ? n.GetString()! : id.ToString(CultureInfo.InvariantCulture);
             var super = f.TryOptional(c, "supercategory", JsonValueKind.String, out var s) ? s.GetString()! : "";
@@ -100,9 +100,9 @@ public sealed class CocoInstancesDataset
         i = 0;
         foreach (var im in top.Required(root, "images", JsonValueKind.Array).EnumerateArray())
         {
-            var f = new JsonFields(path, $"images[{i++}]");
+            var f = JsonFields.At(path, "images", i++);
             var id = f.Id(im, "id");
-            f = new JsonFields(path, $"images[{i - 1}]", id);
+            f = f.Of(id);
             var fileName = f.TryOptional(im, "file_name", JsonValueKind.String, out var fn) ? fn.GetString()! : "";
             images.Add(new CocoImage(id, fileName, f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
         }
@@ -114,10 +114,10 @@ public sealed class CocoInstancesDataset
         i = 0;
         foreach (var a in top.Required(root, "annotations", JsonValueKind.Array).EnumerateArray())
         {
-            var f = new JsonFields(path, $"annotations[{i}]");
+            var f = JsonFields.At(path, "annotations", i);
             var id = f.Integer(a, "id");
             var imageId = f.Id(a, "image_id");
-            f = new JsonFields(path, $"annotations[{i}]", imageId, id, DataFormatItemKind.Annotation);
+            f = f.Of(imageId, id, DataFormatItemKind.Annotation);
             IReadOnlyList<double>? box = null;
             if (f.TryOptional(a, "bbox", JsonValueKind.Array, out var bb)) box = bb.EnumerateArray().Select(v => f.Number(v, "bbox")).ToArray();
             CocoSegmentation? segmentation = null;

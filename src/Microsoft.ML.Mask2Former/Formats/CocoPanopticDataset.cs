@@ -62,7 +62,7 @@ public sealed class CocoPanopticDataset
             var i = 0;
             foreach (var c in cats.EnumerateArray())
             {
-                var f = new JsonFields(path, $"categories[{i++}]");
+                var f = JsonFields.At(path, "categories", i++);
                 var id = f.Int32(c, "id");
                 var name = f.TryOptional(c, "name", JsonValueKind.String, out var n) ? n.GetString()! : id.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var super = f.TryOptional(c, "supercategory", JsonValueKind.String, out var s) ? s.GetString()! : "";
@@ -79,9 +79,9 @@ public sealed class CocoPanopticDataset
             var i = 0;
             foreach (var im in imgs.EnumerateArray())
             {
-                var f = new JsonFields(path, $"images[{i++}]");
+                var f = JsonFields.At(path, "images", i++);
                 var id = f.Id(im, "id");
-                f = new JsonFields(path, $"images[{i - 1}]", id);
+                f = f.Of(id);
                 images.Add(new CocoImage(id, f.RelativeFileName(im, "file_name"), f.Int32(im, "width", 1), f.Int32(im, "height", 1)));
             }
         }
@@ -91,18 +91,18 @@ public sealed class CocoPanopticDataset
         var k = 0;
         foreach (var a in anns.EnumerateArray())
         {
-            var f = new JsonFields(path, $"annotations[{k}]");
+            var f = JsonFields.At(path, "annotations", k);
             var imageId = f.Id(a, "image_id");
-            f = new JsonFields(path, $"annotations[{k}]", imageId);
+            f = f.Of(imageId);
             var fileName = f.RelativeFileName(a, "file_name");
             var infos = f.Required(a, "segments_info", JsonValueKind.Array);
             var segments = new List<CocoPanopticSegment>(infos.GetArrayLength());
             var j = 0;
             foreach (var s in infos.EnumerateArray())
             {
-                var sf = new JsonFields(path, $"annotations[{k}].segments_info[{j}]", imageId);
+                var sf = f.Within("segments_info", j);
                 var id = sf.Integer(s, "id");
-                sf = new JsonFields(path, $"annotations[{k}].segments_info[{j}]", imageId, id);
+                sf = f.Within("segments_info", j, id);
                 if (id <= 0 || id > 0xFFFFFF)
                     throw sf.Error($"segment id {id} is outside 1..16777215 (0 is void; larger ids cannot be encoded as R + 256·G + 256²·B)");
                 long? area = null;

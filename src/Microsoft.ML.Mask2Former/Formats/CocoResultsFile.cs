@@ -19,9 +19,9 @@ public static class CocoResultsFile
         var i = 0;
         foreach (var d in root.EnumerateArray())
         {
-            var f = new JsonFields(path, $"results[{i}]");
+            var f = JsonFields.At(path, "results", i);
             var imageId = f.Id(d, "image_id");
-            f = new JsonFields(path, $"results[{i}]", imageId);
+            f = f.Of(imageId);
             var category = f.Int32(d, "category_id");
             var score = f.Number(f.Required(d, "score", JsonValueKind.Number), "score");
             IReadOnlyList<double>? box = null;

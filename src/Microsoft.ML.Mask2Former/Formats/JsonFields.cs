@@ -12,17 +12,47 @@ internal readonly struct JsonFields
     private readonly string? _imageId;
     private readonly long? _itemId;
     private readonly DataFormatItemKind _itemKind;
+    // The item's place, "array[index]" or "array[index].inner[innerIndex]", is formatted only for
+    // an error: readers make one of these per item of files with tens of thousands of items.
+    private readonly int _index;
+    private readonly string? _inner;
+    private readonly int _innerIndex;
 
     public JsonFields(string file, string item, string? imageId = null, long? itemId = null, DataFormatItemKind itemKind = DataFormatItemKind.Segment)
+        : this(file, item, -1, null, -1, imageId, itemId, itemKind)
+    {
+    }
+
+    private JsonFields(string file, string item, int index, string? inner, int innerIndex, string? imageId, long? itemId, DataFormatItemKind itemKind)
     {
         _file = file;
         _item = item;
+        _index = index;
+        _inner = inner;
+        _innerIndex = innerIndex;
         _imageId = imageId;
         _itemId = itemId;
         _itemKind = itemKind;
     }
 
-    public DataFormatException Error(string what) => new($"{_item}: {what}", _file, _imageId, _itemId, itemKind: _itemKind);
+    /// <summary>Fields of element <paramref name="index"/> of the top-level array <paramref name="array"/> ("results" for a bare array).</summary>
+    public static JsonFields At(string file, string array, int index, string? imageId = null, long? itemId = null, DataFormatItemKind itemKind = DataFormatItemKind.Segment) =>
+        new(file, array, index, null, -1, imageId, itemId, itemKind);
+
+    /// <summary>The same item, now known to belong to image <paramref name="imageId"/> and to have id <paramref name="itemId"/>.</summary>
+    public JsonFields Of(string imageId, long? itemId = null, DataFormatItemKind itemKind = DataFormatItemKind.Segment) =>
+        new(_file, _item, _index, _inner, _innerIndex, imageId, itemId, itemKind);
+
+    /// <summary>Fields of element <paramref name="index"/> of the array <paramref name="inner"/> inside this item.</summary>
+    public JsonFields Within(string inner, int index, long? itemId = null) =>
+        new(_file, _item, _index, inner, index, _imageId, itemId, _itemKind);
+
+    private string Item =>
+        _index < 0 ? _item
+        : _inner is null ? $"{_item}[{_index}]"
+        : $"{_item}[{_index}].{_inner}[{_innerIndex}]";
+
+    public DataFormatException Error(string what) => new($"{Item}: {what}", _file, _imageId, _itemId, itemKind: _itemKind);
 
     public JsonElement Required(JsonElement obj, string name, JsonValueKind kind)
     {

@@ -39,26 +39,11 @@ public static class InstanceEvaluator
     public static InstanceSegmentationMetrics EvaluateFiles(string groundTruthPath, string resultsPath, InstanceIouType iouType,
         InstanceEvaluatorOptions? options = null)
     {
-        // Box AP reads no ground-truth masks (COCOeval converts them only for segm). The two files
-        // are independent: with two or more threads they are read at the same time. Errors come
-        // in the serial order: the ground truth's first.
+        // Box AP reads no ground-truth masks (COCOeval converts them only for segm).
         var readMasks = iouType == InstanceIouType.Segmentation;
-        if ((options ?? new InstanceEvaluatorOptions()).Threads < 2)
-            return Evaluate(CocoInstancesDataset.Load(groundTruthPath, readMasks), CocoResultsFile.Load(resultsPath), iouType, options, resultsPath);
-        var gtLoad = Task.Run(() => CocoInstancesDataset.Load(groundTruthPath, readMasks));
-        IReadOnlyList<CocoDetection>? results = null;
-        Exception? resultsError = null;
-        try
-        {
-            results = CocoResultsFile.Load(resultsPath);
-        }
-        catch (Exception e)
-        {
-            resultsError = e;
-        }
-        var gt = gtLoad.GetAwaiter().GetResult();
-        if (resultsError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(resultsError);
-        return Evaluate(gt, results!, iouType, options, resultsPath);
+        var (gt, results) = InputPair.Read((options ?? new InstanceEvaluatorOptions()).Threads,
+            () => CocoInstancesDataset.Load(groundTruthPath, readMasks), () => CocoResultsFile.Load(resultsPath));
+        return Evaluate(gt, results, iouType, options, resultsPath);
     }
 
     /// <summary>Evaluates detections held in memory.</summary>
@@ -194,41 +179,52 @@ public static class InstanceEvaluator
         {
             if (a.BoundingBox is not { Count: 4 } box)
                 throw new DataFormatException("box AP needs a 'bbox' on every ground-truth annotation", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
-            return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, box.ToArray(), null);
+            return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, Numbers(box), null);
         }
         if (a.Segmentation is null)
             throw new DataFormatException("mask AP needs a 'segmentation' on every ground-truth annotation", source, a.ImageId, a.Id, itemKind: DataFormatItemKind.Annotation);
-        return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, "annotation", a.ImageId, a.Id));
+        return new PreparedGroundTruth(a.Id, a.IsCrowd, a.Area, null, ToMask(a.Segmentation, image, source, -1, a.ImageId, a.Id));
     }
 
+    // Detection n (1-based) is results[n - 1]; its name is formatted only for an error.
     private static PreparedDetection PrepareDetection(CocoDetection d, long id, CocoImage image, InstanceIouType iouType, bool boxBranch, string source)
     {
-        var item = (id - 1).ToString(CultureInfo.InvariantCulture);
         if (boxBranch)
         {
             // loadRes' box branch: area = w·h; a result without a mask becomes its box's polygon.
             if (d.BoundingBox is not { Count: 4 } box)
-                throw new DataFormatException($"results[{item}] has no 'bbox', but results[0] has one, so every result needs one (as in pycocotools' loadRes)", source, d.ImageId, null);
+                throw new DataFormatException($"{Item(id - 1)} has no 'bbox', but results[0] has one, so every result needs one (as in pycocotools' loadRes)", source, d.ImageId, null);
             CocoInstancesDataset.CheckBox(box, source, d.ImageId, null);
             CocoRle? mask = null;
             if (iouType == InstanceIouType.Segmentation)
             {
-                mask = d.Segmentation is { } s
-                    ? ToMask(s, image, source, $"results[{item}]", d.ImageId, null)
-                    : Rasterize(() => CocoRle.FromPolygon([box[0], box[1], box[0], box[1] + box[3], box[0] + box[2], box[1] + box[3], box[0] + box[2], box[1]], image.Height, image.Width),
-                        source, $"results[{item}] box", d.ImageId, null);
+                if (d.Segmentation is { } s)
+                {
+                    mask = ToMask(s, image, source, id - 1, d.ImageId, null);
+                }
+                else
+                {
+                    try
+                    {
+                        mask = CocoRle.FromPolygon([box[0], box[1], box[0], box[1] + box[3], box[0] + box[2], box[1] + box[3], box[0] + box[2], box[1]], image.Height, image.Width);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new DataFormatException($"{Item(id - 1)} box: {e.Message}", source, d.ImageId, null, e, DataFormatItemKind.Annotation);
+                    }
+                }
             }
-            return new PreparedDetection(id, d.Score, box[2] * box[3], box.ToArray(), mask);
+            return new PreparedDetection(id, d.Score, box[2] * box[3], Numbers(box), mask);
         }
         // loadRes' mask branch: area from the mask, box from the mask when absent.
         if (d.Segmentation is null)
-            throw new DataFormatException($"results[{item}] has no 'segmentation', but results[0] has no 'bbox', so every result needs a mask (as in pycocotools' loadRes)", source, d.ImageId, null);
-        var rle = ToMask(d.Segmentation, image, source, $"results[{item}]", d.ImageId, null);
+            throw new DataFormatException($"{Item(id - 1)} has no 'segmentation', but results[0] has no 'bbox', so every result needs a mask (as in pycocotools' loadRes)", source, d.ImageId, null);
+        var rle = ToMask(d.Segmentation, image, source, id - 1, d.ImageId, null);
         double[] detectionBox;
         if (d.BoundingBox is { Count: 4 } given)
         {
             CocoInstancesDataset.CheckBox(given, source, d.ImageId, null);
-            detectionBox = given.ToArray();
+            detectionBox = Numbers(given);
         }
         else
         {
@@ -237,18 +233,22 @@ public static class InstanceEvaluator
         return new PreparedDetection(id, d.Score, rle.Area, detectionBox, iouType == InstanceIouType.Segmentation ? rle : null);
     }
 
-    private static CocoRle ToMask(CocoSegmentation s, CocoImage image, string source, string item, string imageId, long? id) =>
-        Rasterize(() => s.ToRle(image.Height, image.Width), source, item, imageId, id);
+    /// <summary>The item an error names: a ground-truth annotation (<paramref name="resultIndex"/> −1) or results[<paramref name="resultIndex"/>].</summary>
+    private static string Item(long resultIndex) =>
+        resultIndex < 0 ? "annotation" : $"results[{resultIndex.ToString(CultureInfo.InvariantCulture)}]";
 
-    private static CocoRle Rasterize(Func<CocoRle> make, string source, string item, string imageId, long? id)
+    // The readers hold numbers as arrays, which matching only reads.
+    private static double[] Numbers(IReadOnlyList<double> values) => values as double[] ?? [.. values];
+
+    private static CocoRle ToMask(CocoSegmentation s, CocoImage image, string source, long resultIndex, string imageId, long? id)
     {
         try
         {
-            return make();
+            return s.ToRle(image.Height, image.Width);
         }
         catch (ArgumentException e)
         {
-            throw new DataFormatException($"{item}: {e.Message}", source, imageId, id, e, DataFormatItemKind.Annotation);
+            throw new DataFormatException($"{Item(resultIndex)}: {e.Message}", source, imageId, id, e, DataFormatItemKind.Annotation);
         }
     }
 }

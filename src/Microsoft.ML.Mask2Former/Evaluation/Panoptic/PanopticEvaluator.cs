@@ -34,8 +34,8 @@ public sealed class PanopticEvaluator
     public static PanopticSegmentationMetrics EvaluateFiles(string gtJson, string gtFolder, string predJson, string predFolder,
         PanopticEvaluatorOptions? options = null)
     {
-        var gt = CocoPanopticDataset.Load(gtJson);
-        var pred = CocoPanopticDataset.Load(predJson);
+        var (gt, pred) = InputPair.Read((options ?? new PanopticEvaluatorOptions()).Threads,
+            () => CocoPanopticDataset.Load(gtJson), () => CocoPanopticDataset.Load(predJson));
         if (gt.Categories.Count == 0) throw new DataFormatException("the ground truth has no categories", gtJson);
         var evaluator = new PanopticEvaluator(gt.Categories);
         return evaluator.Accumulate(gt, gtFolder, pred, predFolder, options).ComputeMetrics(gt.Categories);
