@@ -51,39 +51,46 @@ internal sealed class InstanceAccumulation
         var rc = new double[total];
         var pr = new double[total];
 
-        for (var a = 0; a < CocoEvalParameters.A; a++)
+        // Ground truth that counts, per area range.
+        var npigs = new int[CocoEvalParameters.A];
+        foreach (var e in images)
+            for (var a = 0; a < CocoEvalParameters.A; a++) npigs[a] += e.NonIgnoredGroundTruth[a];
+
+        for (var m = 0; m < CocoEvalParameters.M; m++)
         {
-            var npig = 0;
-            foreach (var e in images) npig += e.NonIgnoredGroundTruth[a];
-            for (var m = 0; m < CocoEvalParameters.M; m++)
+            // Each image's first maxDet detections, concatenated in image order, then ranked by
+            // score (stably: ties keep that order). The ranking is the same for every area range.
+            var maxDet = CocoEvalParameters.MaxDetections[m];
+            var nd = 0;
+            foreach (var e in images)
             {
+                var take = Math.Min(maxDet, e.Scores.Length);
+                for (var i = 0; i < take; i++)
+                {
+                    scores[nd] = e.Scores[i];
+                    order[nd] = nd;
+                    nd++;
+                }
+            }
+            var ranked = order.AsSpan(0, nd);
+            ranked.Sort(new ByScoreDescending(scores));
+
+            for (var a = 0; a < CocoEvalParameters.A; a++)
+            {
+                var npig = npigs[a];
                 if (npig == 0)
                 {
                     MarkEmpty(k, a, m);
                     continue;
                 }
-                var maxDet = CocoEvalParameters.MaxDetections[m];
-                // Concatenate each image's first maxDet detections, then rank them all by score, stably.
-                var nd = 0;
+                var filled = 0;
                 foreach (var e in images)
                 {
                     var take = Math.Min(maxDet, e.Scores.Length);
-                    for (var i = 0; i < take; i++)
-                    {
-                        scores[nd] = e.Scores[i];
-                        matched[nd] = e.Matched[a][i];
-                        ignored[nd] = e.Ignored[a][i];
-                        order[nd] = nd;
-                        nd++;
-                    }
+                    e.Matched[a].AsSpan(0, take).CopyTo(matched.AsSpan(filled));
+                    e.Ignored[a].AsSpan(0, take).CopyTo(ignored.AsSpan(filled));
+                    filled += take;
                 }
-                var ranked = order.AsSpan(0, nd);
-                var keys = scores;
-                ranked.Sort((x, y) =>
-                {
-                    var c = keys[y].CompareTo(keys[x]);
-                    return c != 0 ? c : x.CompareTo(y);
-                });
 
                 for (var t = 0; t < CocoEvalParameters.T; t++)
                 {
@@ -125,6 +132,16 @@ internal sealed class InstanceAccumulation
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Descending score, ties by position (numpy's stable mergesort of −score).</summary>
+    private readonly struct ByScoreDescending(double[] scores) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var c = scores[y].CompareTo(scores[x]);
+            return c != 0 ? c : x.CompareTo(y);
         }
     }
 

@@ -44,25 +44,26 @@ public sealed class InstanceSegmentationMetrics
             (false, null, "all", maxDets[0]), (false, null, "all", maxDets[1]), (false, null, "all", maxDets[2]),
             (false, null, "small", maxDets[2]), (false, null, "medium", maxDets[2]), (false, null, "large", maxDets[2]),
         ];
+        // One buffer for the gathered values of every stat and class (the largest stat gathers T·R·K).
+        var buffer = new double[CocoEvalParameters.T * CocoEvalParameters.R * Math.Max(k, 1)];
         for (var s = 0; s < specs.Length; s++)
-            (_stats[s], lines[s]) = Summarize(specs[s].Ap, specs[s].Iou, specs[s].Area, specs[s].MaxDets, k);
+            (_stats[s], lines[s]) = Summarize(specs[s].Ap, specs[s].Iou, specs[s].Area, specs[s].MaxDets, k, buffer);
         SummaryLines = Array.AsReadOnly(lines);
         Stats = Array.AsReadOnly(_stats);
 
         var perClass = new InstanceClassMetrics[k];
-        var values = new List<double>(CocoEvalParameters.T * CocoEvalParameters.R);
         for (var c = 0; c < k; c++)
         {
-            values.Clear();
+            var n = 0;
             for (var t = 0; t < CocoEvalParameters.T; t++)
             {
                 for (var r = 0; r < CocoEvalParameters.R; r++)
                 {
                     var p = _precision[accumulation.PrecisionIndex(t, r, c, 0, CocoEvalParameters.M - 1)];
-                    if (p > -1) values.Add(p);
+                    if (p > -1) buffer[n++] = p;
                 }
             }
-            var ap = values.Count == 0 ? double.NaN : NumpySum.Sum(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values)) / values.Count;
+            var ap = n == 0 ? double.NaN : NumpySum.Sum(buffer.AsSpan(0, n)) / n;
             perClass[c] = new InstanceClassMetrics(categories[c].Id, categories[c].Name, ap, groundTruthCounts[c], detectionCounts[c]);
         }
         PerClass = Array.AsReadOnly(perClass);
@@ -168,12 +169,12 @@ public sealed class InstanceSegmentationMetrics
     }
 
     /// <summary>One <c>_summarize</c> call: the mean of the defined entries (−1 when none) and its printed line.</summary>
-    private (double Value, string Line) Summarize(bool ap, double? iouThreshold, string area, int maxDets, int k)
+    private (double Value, string Line) Summarize(bool ap, double? iouThreshold, string area, int maxDets, int k, double[] values)
     {
         var thresholds = CocoEvalParameters.IouThresholds;
         var a = Array.IndexOf(CocoEvalParameters.AreaLabels, area);
         var m = Array.IndexOf(CocoEvalParameters.MaxDetections, maxDets);
-        var values = new List<double>();
+        var n = 0;
         for (var t = 0; t < thresholds.Length; t++)
         {
             // np.where(iouThr == p.iouThrs): exact float equality, as in pycocotools.
@@ -185,7 +186,7 @@ public sealed class InstanceSegmentationMetrics
                     for (var c = 0; c < k; c++)
                     {
                         var v = _precision[(((t * CocoEvalParameters.R + r) * k + c) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m];
-                        if (v > -1) values.Add(v);
+                        if (v > -1) values[n++] = v;
                     }
                 }
             }
@@ -194,11 +195,11 @@ public sealed class InstanceSegmentationMetrics
                 for (var c = 0; c < k; c++)
                 {
                     var v = _recall[((t * k + c) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m];
-                    if (v > -1) values.Add(v);
+                    if (v > -1) values[n++] = v;
                 }
             }
         }
-        var mean = values.Count == 0 ? -1 : NumpySum.Sum(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values)) / values.Count;
+        var mean = n == 0 ? -1 : NumpySum.Sum(values.AsSpan(0, n)) / n;
         var title = ap ? "Average Precision" : "Average Recall";
         var type = ap ? "(AP)" : "(AR)";
         var iou = iouThreshold is { } x
