@@ -17,6 +17,8 @@
 #   PYTHON            the interpreter that has numpy and PIL (default /usr/bin/python3)
 #   M2F               the m2f executable to time (default: published here into artifacts/process-bench/m2f,
 #                     `dotnet publish -c Release -r linux-x64`, as the tool package ships it)
+#   M2F_EVAL          the native m2f-eval to time (default: published here into artifacts/process-bench/m2f-eval,
+#                     `dotnet publish src/Mask2Former.Eval -c Release -r linux-x64`: Native AOT, as its tool package ships it)
 #   M2F_BEFORE        optional second m2f (e.g. one published before a change), timed in the same rounds
 #   DATA              where the 2,000-pair set goes (default $TMPDIR/m2f-bench/eval-2000; generated once
 #                     by eng/Benchmarks' EvaluationSet, the set of the in-process benchmarks)
@@ -38,6 +40,11 @@ if [[ -z "${M2F:-}" ]]; then
   out="$root/artifacts/process-bench/m2f"
   dotnet publish "$root/src/Mask2Former.Cli/Mask2Former.Cli.csproj" -c Release -r linux-x64 --self-contained false -o "$out" -v quiet -nologo >&2
   M2F="$out/m2f"
+fi
+if [[ -z "${M2F_EVAL:-}" ]]; then
+  out="$root/artifacts/process-bench/m2f-eval"
+  dotnet publish "$root/src/Mask2Former.Eval/Mask2Former.Eval.csproj" -c Release -r linux-x64 -o "$out" -v quiet -nologo >&2
+  M2F_EVAL="$out/m2f-eval"
 fi
 dotnet run -c Release --project "$root/eng/Benchmarks" -- eval-set "$DATA" 2000 >&2
 
@@ -77,15 +84,17 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? 
 
 # panopticapi uses one worker process per CPU: pin both sides to THREADS cores.
 cores="0-$((THREADS - 1))"
-declare -A ref ours before
+declare -A ref ours native before
 echo "load before: $(uptime)"
 "$M2F" --help > /dev/null  # page the tool's files in once, as for any installed tool
 for run in $(seq 1 "$RUNS"); do
   ref[pq]+=" $(timed "$work/ref-pq.log" taskset -c "$cores" "$PYTHON" "$work/pq.py" "$PANOPTICAPI_DIR" "$DATA")"
   ours[pq]+=" $(timed "$work/ours-pq.log" taskset -c "$cores" "$M2F" eval panoptic --gt-json "$DATA/panoptic_gt.json" --gt-folder "$DATA/panoptic_gt" --pred-json "$DATA/panoptic_pred.json" --pred-folder "$DATA/panoptic_pred" --threads "$THREADS")"
+  native[pq]+=" $(timed "$work/native-pq.log" taskset -c "$cores" "$M2F_EVAL" panoptic --gt-json "$DATA/panoptic_gt.json" --gt-folder "$DATA/panoptic_gt" --pred-json "$DATA/panoptic_pred.json" --pred-folder "$DATA/panoptic_pred" --threads "$THREADS")"
   for iou in bbox segm; do
     ref[$iou]+=" $(timed "$work/ref-$iou.log" taskset -c "$cores" "$PYTHON" "$work/coco.py" "$PYCOCOTOOLS_DIR" "$DATA" "$iou")"
     ours[$iou]+=" $(timed "$work/ours-$iou.log" taskset -c "$cores" "$M2F" eval instances --gt "$DATA/instances_gt.json" --results "$DATA/detections_$iou.json" --iou-type "$iou" --threads "$THREADS")"
+    native[$iou]+=" $(timed "$work/native-$iou.log" taskset -c "$cores" "$M2F_EVAL" instances --gt "$DATA/instances_gt.json" --results "$DATA/detections_$iou.json" --iou-type "$iou" --threads "$THREADS")"
   done
   ours[help]+=" $(timed "$work/ours-help.log" taskset -c "$cores" "$M2F" --help)"
   if [[ -n "${M2F_BEFORE:-}" ]]; then
@@ -100,11 +109,13 @@ done
 
 # The same numbers on both sides, or the timing means nothing.
 ref_pq=$(grep -E '^All' "$work/ref-pq.log" | awk '{print $3, $4, $5}')
-ours_pq=$(grep -E '^All' "$work/ours-pq.log" | awk '{print $3, $4, $5}')
-[[ "$ref_pq" == "$ours_pq" ]] || { echo "PQ differs: panopticapi '$ref_pq', m2f '$ours_pq'" >&2; exit 1; }
-for iou in bbox segm; do
-  diff <(grep -E 'Average (Precision|Recall)' "$work/ref-$iou.log") <(grep -E 'Average (Precision|Recall)' "$work/ours-$iou.log") > /dev/null \
-    || { echo "$iou summary differs between pycocotools and m2f" >&2; exit 1; }
+for side in ours native; do
+  ours_pq=$(grep -E '^All' "$work/$side-pq.log" | awk '{print $3, $4, $5}')
+  [[ "$ref_pq" == "$ours_pq" ]] || { echo "PQ differs: panopticapi '$ref_pq', $side '$ours_pq'" >&2; exit 1; }
+  for iou in bbox segm; do
+    diff <(grep -E 'Average (Precision|Recall)' "$work/ref-$iou.log") <(grep -E 'Average (Precision|Recall)' "$work/$side-$iou.log") > /dev/null \
+      || { echo "$iou summary differs between pycocotools and $side" >&2; exit 1; }
+  done
 done
 
 printf '\n%-34s %-30s %10s %-30s %10s %8s\n' command "reference runs (s)" median "m2f runs (s)" median ratio
@@ -112,6 +123,11 @@ for key in pq bbox segm; do
   r=$(median ${ref[$key]}); o=$(median ${ours[$key]})
   case $key in pq) name="eval panoptic vs pq_compute";; *) name="eval instances $key vs COCOeval";; esac
   printf '%-34s %-30s %10s %-30s %10s %7.1fx\n' "$name" "${ref[$key]# }" "$r" "${ours[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")"
+done
+for key in pq bbox segm; do
+  r=$(median ${ref[$key]}); o=$(median ${native[$key]})
+  case $key in pq) name="m2f-eval panoptic (native)";; *) name="m2f-eval instances $key (native)";; esac
+  printf '%-34s %-30s %10s %-30s %10s %7.1fx\n' "$name" "${ref[$key]# }" "$r" "${native[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")"
 done
 printf '%-34s %-30s %10s %-30s %10s\n' "m2f --help" "" "" "${ours[help]# }" "$(median ${ours[help]})"
 if [[ -n "${M2F_BEFORE:-}" ]]; then

@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.ML.Mask2Former.Formats;
+#if !M2F_EVAL_ONLY
 using Microsoft.ML.Mask2Former.Training.Checkpoints;
+#endif
 using Microsoft.ML.OnnxRuntime;
 
 namespace Mask2Former.Cli;
@@ -43,12 +45,17 @@ internal static class CliExit
     /// fit; memory exhausted by a size the user asked for; and the <see cref="InvalidOperationException"/>s
     /// this project's libraries throw on purpose about models and data (not those of .NET itself).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "TargetSite only separates this project's deliberate InvalidOperationExceptions from .NET's; where native compilation dropped the method's metadata it is null and the failure is reported as a bug (exit 1), which loses nothing.")]
     internal static bool IsExpected(Exception e) => e switch
     {
         DataFormatException or FormatException or JsonException or InvalidDataException => true,
         ArgumentException or NotSupportedException => true,
         IOException or UnauthorizedAccessException => true,
-        OnnxRuntimeException or CheckpointMismatchException => true,
+        OnnxRuntimeException => true,
+#if !M2F_EVAL_ONLY
+        CheckpointMismatchException => true,
+#endif
         OutOfMemoryException or InsufficientMemoryException => true,
         ExternalException x when x.Message.Contains("can't allocate memory", StringComparison.Ordinal) => true,
         InvalidOperationException => e.TargetSite?.DeclaringType?.Namespace?.StartsWith("Microsoft.ML.Mask2Former", StringComparison.Ordinal) == true,

@@ -18,12 +18,17 @@ internal static class OutputPaths
     private static readonly StringComparison PathComparison =
         OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
 
-    /// <summary>Checks the paths of the command <paramref name="parse"/> invokes (see <see cref="CommandPaths"/>).</summary>
+    /// <summary>
+    /// Checks the paths of the command <paramref name="parse"/> invokes (see <see cref="CommandPaths"/>,
+    /// where commands are named as under m2f; <paramref name="commandPrefix"/> makes another tool's
+    /// names match, "eval" for m2f-eval's "panoptic").
+    /// </summary>
     /// <exception cref="ArgumentException">An output is or lies inside an input; the message names both.</exception>
     /// <exception cref="Microsoft.ML.Mask2Former.Formats.DataFormatException">An input file is empty or not a regular file.</exception>
-    public static void Check(ParseResult parse)
+    public static void Check(ParseResult parse, string commandPrefix = "")
     {
         var command = CommandName(parse.CommandResult);
+        if (commandPrefix.Length > 0) command = $"{commandPrefix} {command}";
         if (!CommandPaths.Roles.TryGetValue(command, out var roles)) return;
         var inputs = new List<(string Option, string Path, PathRole Role)>();
         var outputs = new List<(string Option, string Path, PathRole Role)>();

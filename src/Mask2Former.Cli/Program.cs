@@ -10,27 +10,8 @@ public static class Program
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
     /// <summary>Runs the command line with the given writers (used by tests).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var parse = BuildRoot(stdout, stderr, args.Length > 0 ? args[0] : null).Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            // One line, as every other error.
-            var command = OutputPaths.CommandName(parse.CommandResult);
-            stderr.WriteLine($"m2f: error: {string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'm2f {(command.Length > 0 ? command + " " : "")}--help')");
-            return CliExit.BadInput;
-        }
-        // Before any command runs: sane numbers, and no output that would overwrite an input.
-        var checkedPaths = CliExit.Guard(stderr, () =>
-        {
-            CliLimits.Check(parse);
-            OutputPaths.Check(parse);
-            return CliExit.Ok;
-        });
-        if (checkedPaths != CliExit.Ok) return checkedPaths;
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-        return parse.Invoke(config);
-    }
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        CliRunner.Run("m2f", "", BuildRoot(stdout, stderr, args.Length > 0 ? args[0] : null), args, stdout, stderr);
 
     /// <summary>The top-level commands, as the first argument names them.</summary>
     internal static readonly string[] CommandNames = ["eval", "forward", "segment", "train", "export", "sweep", "render", "convert", "test", "merge"];

@@ -79,4 +79,50 @@ public sealed partial class ConsumerTests
         var compared = Consumers.Run(Consumers.App.Executable, "compare", output, Path.Combine(TestPaths.Reference, "model", "small_io.safetensors"));
         TestContext.WriteLine(compared.Output);
     }
+
+    [TestMethod]
+    public void TheInstalledNativeEvaluatorPrintsWhatM2fEvalPrints()
+    {
+        // The reference case's panoptic and instance files; m2f-eval's commands are m2f eval's.
+        var data = TestPaths.EvaluationCase("sample");
+        var folder = PackedFeed.Get().NewFolder("native-eval");
+        string[][] commands =
+        [
+            ["panoptic", "--gt-json", Path.Combine(data, "panoptic_gt.json"), "--gt-folder", Path.Combine(data, "panoptic_gt"),
+                "--pred-json", Path.Combine(data, "panoptic_pred.json"), "--pred-folder", Path.Combine(data, "panoptic_pred"), "--per-class"],
+            ["instances", "--gt", Path.Combine(data, "instances_gt.json"), "--results", Path.Combine(data, "detections_bbox.json"), "--iou-type", "bbox"],
+            ["instances", "--gt", Path.Combine(data, "instances_gt.json"), "--results", Path.Combine(data, "detections_segm.json"), "--iou-type", "segm", "--per-class"],
+        ];
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(data, "expected.json")));
+        foreach (var command in commands)
+        {
+            var name = string.Join(' ', command.Take(command[0] == "instances" ? 7 : 1));
+            var native = Consumers.Run(Consumers.EvalTool, [.. command, "--json", Path.Combine(folder, $"native-{command.Length}.json")]);
+            var managed = Consumers.Run(Consumers.Tool, ["eval", .. command, "--json", Path.Combine(folder, $"managed-{command.Length}.json")]);
+            TestContext.WriteLine(native.Output);
+            CollectionAssert.AreEqual(WithoutTiming(managed.Output), WithoutTiming(native.Output), name);
+            Assert.AreEqual(File.ReadAllText(Path.Combine(folder, $"managed-{command.Length}.json")), File.ReadAllText(Path.Combine(folder, $"native-{command.Length}.json")), name);
+        }
+        // The numbers are the reference tools' (panopticapi, pycocotools).
+        using var pq = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, $"native-{commands[0].Length}.json")));
+        Assert.AreEqual(expected.RootElement.GetProperty("panoptic").GetProperty("All").GetProperty("pq").GetDouble(),
+            pq.RootElement.GetProperty("panoptic").GetProperty("All").GetProperty("pq").GetDouble(), "PQ");
+        using var segm = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, $"native-{commands[2].Length}.json")));
+        CollectionAssert.AreEqual(expected.RootElement.GetProperty("coco_segm").GetProperty("stats").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+            segm.RootElement.GetProperty("coco_segm").GetProperty("stats").EnumerateArray().Select(e => e.GetDouble()).ToArray(), "mask AP stats");
+
+        // The chart draws through SkiaSharp's native library, which the package carries beside the executable.
+        var chart = Path.Combine(folder, "pq.png");
+        Consumers.Run(Consumers.EvalTool, [.. commands[0], "--chart", chart]);
+        Assert.IsGreaterThan(1000L, new FileInfo(chart).Length, "the chart PNG");
+
+        // Refusals are m2f's: exit 2, one line naming the problem.
+        var refused = ProcessRunner.Run(Consumers.EvalTool, folder, ["panoptic", "--gt-json", Path.Combine(data, "panoptic_gt.json"), "--gt-folder", Path.Combine(data, "panoptic_gt"),
+            "--pred-json", Path.Combine(data, "panoptic_pred.json"), "--pred-folder", Path.Combine(data, "panoptic_pred"), "--json", Path.Combine(data, "panoptic_gt.json")], TimeSpan.FromMinutes(1));
+        Assert.AreEqual(2, refused.ExitCode, refused.Output);
+        StringAssert.Contains(refused.Output, "would overwrite the input --gt-json");
+    }
+
+    private static string[] WithoutTiming(string output) =>
+        output.Split('\n').Where(l => !l.StartsWith("Evaluated ", StringComparison.Ordinal)).ToArray();
 }

@@ -12,7 +12,8 @@ internal static class Consumers
     private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(4);
 
     private static readonly Lazy<BuiltApp> LazyApp = new(() => Build("App", Path.Combine("bin", "Release", "net10.0", "linux-x64", "App")), LazyThreadSafetyMode.ExecutionAndPublication);
-    private static readonly Lazy<string> LazyTool = new(Install, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<string> LazyTool = new(() => Install("m2f"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<string> LazyEvalTool = new(() => Install("m2f-eval"), LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<string> LazyData = new(Synthesize, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<string> LazyModel = new(TrainAndExport, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -24,6 +25,9 @@ internal static class Consumers
 
     /// <summary>The installed m2f command.</summary>
     public static string Tool => LazyTool.Value;
+
+    /// <summary>The installed m2f-eval command (Native AOT).</summary>
+    public static string EvalTool => LazyEvalTool.Value;
 
     /// <summary>train/, val/ (COCO panoptic, 64×64) and labels.json (the categories, thresholds 0).</summary>
     public static string Data => LazyData.Value;
@@ -52,13 +56,13 @@ internal static class Consumers
     public static ProcessResult Run(string program, params string[] arguments) =>
         ProcessRunner.Run(program, PackedFeed.Get().Root, arguments, RunLimit).Succeeded();
 
-    private static string Install()
+    private static string Install(string id)
     {
         var feed = PackedFeed.Get();
-        var tools = feed.NewFolder("tools");
-        ProcessRunner.DotNet(feed.Root, ["tool", "install", "m2f", "--tool-path", tools, "--version", feed.Version, "--configfile", feed.NuGetConfig],
+        var tools = feed.NewFolder("tools-" + id);
+        ProcessRunner.DotNet(feed.Root, ["tool", "install", id, "--tool-path", tools, "--version", feed.Version, "--configfile", feed.NuGetConfig],
             RunLimit, new Dictionary<string, string> { ["NUGET_PACKAGES"] = feed.Packages }).Succeeded();
-        return Path.Combine(tools, "m2f");
+        return Path.Combine(tools, id);
     }
 
     private static string Synthesize()

@@ -60,6 +60,21 @@ public sealed class PackageContentTests
     }
 
     [TestMethod]
+    public void TheNativeEvaluatorPackageHoldsTheExecutableAndTheOneLibraryItLoads()
+    {
+        var feed = PackedFeed.Get();
+        var package = feed.Package("m2f-eval.linux-x64");
+        var tools = Entries(package).Where(e => e.StartsWith("tools/", StringComparison.Ordinal)).Select(e => e[(e.LastIndexOf('/') + 1)..]).Order(StringComparer.Ordinal).ToArray();
+        CollectionAssert.AreEqual(new[] { "DotnetToolSettings.xml", "libSkiaSharp.so", "m2f-eval" }, tools, string.Join(", ", tools));
+        using var zip = ZipFile.OpenRead(package);
+        var executable = zip.Entries.Single(e => e.Name == "m2f-eval");
+        using var s = executable.Open();
+        var magic = new byte[4];
+        s.ReadExactly(magic);
+        CollectionAssert.AreEqual(new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F' }, magic, "m2f-eval is a native executable");
+    }
+
+    [TestMethod]
     public void LibrariesShipDocumentationSymbolsAndDeterministicAssemblies()
     {
         var feed = PackedFeed.Get();

@@ -12,7 +12,7 @@ namespace Microsoft.ML.Mask2Former.Packaging.Tests;
 internal sealed partial class PackedFeed
 {
     /// <summary>The package ids `dotnet pack` must produce.</summary>
-    public static readonly string[] PackageIds = ["Microsoft.ML.Mask2Former", "Microsoft.ML.Mask2Former.Training", "m2f", "m2f.linux-x64"];
+    public static readonly string[] PackageIds = ["Microsoft.ML.Mask2Former", "Microsoft.ML.Mask2Former.Training", "m2f", "m2f.linux-x64", "m2f-eval", "m2f-eval.linux-x64"];
 
     private static readonly Lazy<PackedFeed> Instance = new(Pack, LazyThreadSafetyMode.ExecutionAndPublication);
 
