@@ -7,7 +7,11 @@ namespace Mask2Former.Cli;
 public static class Program
 {
     /// <summary>Runs the command line; exit code 0 on success, 2 on bad input or usage, 1 on an unexpected failure.</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        if (args is ["eval", .. var evalArguments]) NativeEvaluator.TryReplaceProcess(evalArguments);
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>Runs the command line with the given writers (used by tests).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>

@@ -20,6 +20,8 @@ public static class Program
         root.Subcommands.Add(EvalPanopticCommand.Create(stdout, stderr));
         root.Subcommands.Add(EvalSemanticCommand.Create(stdout, stderr));
         CommandHooks.AddAll(root, root, stdout, stderr, _ => false);
-        return CliRunner.Run("m2f-eval", "eval", root, args, stdout, stderr);
+        // "m2f eval" when m2f handed its eval command over, else "m2f-eval".
+        var tool = Environment.GetEnvironmentVariable("M2F_EVAL_INVOKED_AS") == "m2f eval" ? "m2f eval" : "m2f-eval";
+        return CliRunner.Run(tool, "eval", root, args, stdout, stderr);
     }
 }

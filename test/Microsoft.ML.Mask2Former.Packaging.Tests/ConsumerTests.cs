@@ -98,7 +98,9 @@ public sealed partial class ConsumerTests
         {
             var name = string.Join(' ', command.Take(command[0] == "instances" ? 7 : 1));
             var native = Consumers.Run(Consumers.EvalTool, [.. command, "--json", Path.Combine(folder, $"native-{command.Length}.json")]);
-            var managed = Consumers.Run(Consumers.Tool, ["eval", .. command, "--json", Path.Combine(folder, $"managed-{command.Length}.json")]);
+            // m2f evaluating in its own process (the tool hands eval over to m2f-eval unless told not to).
+            var managed = ProcessRunner.Run(Consumers.Tool, PackedFeed.Get().Root, ["eval", .. command, "--json", Path.Combine(folder, $"managed-{command.Length}.json")],
+                TimeSpan.FromMinutes(4), new Dictionary<string, string> { ["M2F_NATIVE_EVAL"] = "0" }).Succeeded();
             TestContext.WriteLine(native.Output);
             CollectionAssert.AreEqual(WithoutTiming(managed.Output), WithoutTiming(native.Output), name);
             Assert.AreEqual(File.ReadAllText(Path.Combine(folder, $"managed-{command.Length}.json")), File.ReadAllText(Path.Combine(folder, $"native-{command.Length}.json")), name);
@@ -110,6 +112,12 @@ public sealed partial class ConsumerTests
         using var segm = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, $"native-{commands[2].Length}.json")));
         CollectionAssert.AreEqual(expected.RootElement.GetProperty("coco_segm").GetProperty("stats").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
             segm.RootElement.GetProperty("coco_segm").GetProperty("stats").EnumerateArray().Select(e => e.GetDouble()).ToArray(), "mask AP stats");
+
+        // The installed m2f hands eval over to the m2f-eval it carries (its help is m2f-eval's), and
+        // prints the same as in its own process.
+        StringAssert.Contains(Consumers.Run(Consumers.Tool, "eval", "--help").Output, "(native code)");
+        var handedOver = Consumers.Run(Consumers.Tool, ["eval", .. commands[2]]);
+        CollectionAssert.AreEqual(WithoutTiming(Consumers.Run(Consumers.EvalTool, commands[2]).Output), WithoutTiming(handedOver.Output), "m2f eval instances, handed over");
 
         // The chart draws through SkiaSharp's native library, which the package carries beside the executable.
         var chart = Path.Combine(folder, "pq.png");

@@ -123,7 +123,8 @@ public sealed class PackageContentTests
         var feed = PackedFeed.Get();
         const string folder = "tools/net10.0/linux-x64/";
         var entries = Entries(feed.Package("m2f.linux-x64"));
-        foreach (var native in new[] { "libLibTorchSharp.so", "libtorch.so", "libtorch_cpu.so", "libc10.so", "libonnxruntime.so", "libSkiaSharp.so", "m2f.dll" })
+        // m2f-eval: the evaluators compiled with Native AOT, which `m2f eval` hands over to.
+        foreach (var native in new[] { "libLibTorchSharp.so", "libtorch.so", "libtorch_cpu.so", "libc10.so", "libonnxruntime.so", "libSkiaSharp.so", "m2f.dll", "m2f-eval" })
             CollectionAssert.Contains(entries, folder + native);
         using var zip = ZipFile.OpenRead(feed.Package("m2f.linux-x64"));
         using var bytes = new MemoryStream();

@@ -452,13 +452,37 @@ public sealed class CocoRle : IEquatable<CocoRle>
         uint h = (uint)Height, w = (uint)Width;
         var m = _counts.Length / 2 * 2;
         if (m == 0 || h == 0) return [0, 0, 0, 0];
-        uint xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+        uint xs = w, ys = h, xe = 0, ye = 0, xp = 0;
+        // pycocotools' rleToBbox divides every run end by h; here the column and row of the running
+        // position cc are carried along instead (a division only for a run of h pixels or more).
+        uint cc = 0, cx = 0, cy = 0;
         for (var j = 0; j < m; j++)
         {
-            cc += _counts[j];
-            var t = cc - (uint)(j % 2);
-            var y = t % h;
-            var x = (t - y) / h;
+            var c = _counts[j];
+            cc += c;
+            var row = (ulong)cy + c;
+            if (row >= h)
+            {
+                cx += (uint)(row / h);
+                row %= h;
+            }
+            cy = (uint)row;
+            uint x, y;
+            if (j % 2 == 0)
+            {
+                (x, y) = (cx, cy);
+            }
+            else if (cy > 0)
+            {
+                (x, y) = (cx, cy - 1);
+            }
+            else
+            {
+                // The pixel before a column start (as rleToBbox: cc − 1 in unsigned arithmetic).
+                var t = cc - 1;
+                y = t % h;
+                x = (t - y) / h;
+            }
             if (j % 2 == 0) xp = x;
             else if (xp < x) { ys = 0; ye = h - 1; }
             xs = Math.Min(xs, x);

@@ -198,4 +198,43 @@ public sealed class CocoRleTests
         StringAssert.Contains(error.Message, "code 233");
         StringAssert.Contains(error.Message, "results[0]");
     }
+
+    [TestMethod]
+    public void BoxesEqualRleToBboxOnRandomMasks()
+    {
+        // pycocotools' rleToBbox, division by division, against the box the codec computes.
+        static double[] RleToBbox(ReadOnlySpan<uint> counts, uint h, uint w)
+        {
+            var m = counts.Length / 2 * 2;
+            if (m == 0 || h == 0) return [0, 0, 0, 0];
+            uint xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+            for (var j = 0; j < m; j++)
+            {
+                cc += counts[j];
+                var t = cc - (uint)(j % 2);
+                var y = t % h;
+                var x = (t - y) / h;
+                if (j % 2 == 0) xp = x;
+                else if (xp < x) { ys = 0; ye = h - 1; }
+                xs = Math.Min(xs, x); xe = Math.Max(xe, x); ys = Math.Min(ys, y); ye = Math.Max(ye, y);
+            }
+            return [xs, ys, (double)xe - xs + 1, (double)ye - ys + 1];
+        }
+        var rng = new Random(11);
+        for (var n = 0; n < 2000; n++)
+        {
+            int h = rng.Next(1, 40), w = rng.Next(1, 40);
+            var mask = new byte[h * w];
+            // Sparse, dense, single-column and full masks; runs longer than a column included.
+            var density = n % 4 == 0 ? 0.02 : n % 4 == 1 ? 0.5 : n % 4 == 2 ? 0.98 : 0.0;
+            for (var i = 0; i < mask.Length; i++) mask[i] = rng.NextDouble() < density ? (byte)1 : (byte)0;
+            if (n % 4 == 3)
+            {
+                var start = rng.Next(h * w);
+                mask.AsSpan(start, Math.Min(rng.Next(1, 2 * h + 1), h * w - start)).Fill(1);
+            }
+            var rle = CocoRle.EncodeColumnMajor(mask, h, w);
+            CollectionAssert.AreEqual(RleToBbox(rle.Counts, (uint)h, (uint)w), rle.ToBoundingBox(), $"mask {n} ({h}x{w})");
+        }
+    }
 }

@@ -59,7 +59,7 @@ public sealed class InstanceSegmentationMetrics
             {
                 for (var r = 0; r < CocoEvalParameters.R; r++)
                 {
-                    var p = _precision[accumulation.PrecisionIndex(t, r, c, 0, CocoEvalParameters.M - 1)];
+                    var p = _precision[InstanceAccumulation.PrecisionIndex(t, r, c, 0, CocoEvalParameters.M - 1)];
                     if (p > -1) buffer[n++] = p;
                 }
             }
@@ -150,7 +150,7 @@ public sealed class InstanceSegmentationMetrics
         Check(category, PerClass.Count, nameof(category));
         Check(areaRange, CocoEvalParameters.A, nameof(areaRange));
         Check(maxDetections, CocoEvalParameters.M, nameof(maxDetections));
-        return _recall[((iouThreshold * PerClass.Count + category) * CocoEvalParameters.A + areaRange) * CocoEvalParameters.M + maxDetections];
+        return _recall[InstanceAccumulation.RecallIndex(iouThreshold, category, areaRange, maxDetections)];
     }
 
     private int Index(int t, int r, int k, int a, int m)
@@ -160,7 +160,7 @@ public sealed class InstanceSegmentationMetrics
         Check(k, PerClass.Count, "category");
         Check(a, CocoEvalParameters.A, "areaRange");
         Check(m, CocoEvalParameters.M, "maxDetections");
-        return (((t * CocoEvalParameters.R + r) * PerClass.Count + k) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m;
+        return InstanceAccumulation.PrecisionIndex(t, r, k, a, m);
     }
 
     private static void Check(int value, int count, string name)
@@ -185,7 +185,7 @@ public sealed class InstanceSegmentationMetrics
                 {
                     for (var c = 0; c < k; c++)
                     {
-                        var v = _precision[(((t * CocoEvalParameters.R + r) * k + c) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m];
+                        var v = _precision[InstanceAccumulation.PrecisionIndex(t, r, c, a, m)];
                         if (v > -1) values[n++] = v;
                     }
                 }
@@ -194,7 +194,7 @@ public sealed class InstanceSegmentationMetrics
             {
                 for (var c = 0; c < k; c++)
                 {
-                    var v = _recall[((t * k + c) * CocoEvalParameters.A + a) * CocoEvalParameters.M + m];
+                    var v = _recall[InstanceAccumulation.RecallIndex(t, c, a, m)];
                     if (v > -1) values[n++] = v;
                 }
             }
