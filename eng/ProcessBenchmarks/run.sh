@@ -81,6 +81,9 @@ timed() {
   "$PYTHON" -c "print(f'{$end - $start:.3f}')"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# Median over the rounds of reference time / our time in the same round: a shared host drifts
+# between rounds, and the two runs of one round are seconds apart.
+round_ratio() { "$PYTHON" -c "import statistics,sys; r=[float(a)/float(b) for a,b in zip(sys.argv[1].split(), sys.argv[2].split())]; print(f'{statistics.median(r):.1f}')" "$1" "$2"; }
 
 # panopticapi uses one worker process per CPU: pin both sides to THREADS cores.
 cores="0-$((THREADS - 1))"
@@ -118,23 +121,23 @@ for side in ours native; do
   done
 done
 
-printf '\n%-34s %-30s %10s %-30s %10s %8s\n' command "reference runs (s)" median "m2f runs (s)" median ratio
+printf '\n%-34s %-30s %10s %-30s %10s %8s %8s\n' command "reference runs (s)" median "m2f runs (s)" median ratio "per round"
 for key in pq bbox segm; do
   r=$(median ${ref[$key]}); o=$(median ${ours[$key]})
   case $key in pq) name="eval panoptic vs pq_compute";; *) name="eval instances $key vs COCOeval";; esac
-  printf '%-34s %-30s %10s %-30s %10s %7.1fx\n' "$name" "${ref[$key]# }" "$r" "${ours[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")"
+  printf '%-34s %-30s %10s %-30s %10s %7.1fx %7sx\n' "$name" "${ref[$key]# }" "$r" "${ours[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")" "$(round_ratio "${ref[$key]}" "${ours[$key]}")"
 done
 for key in pq bbox segm; do
   r=$(median ${ref[$key]}); o=$(median ${native[$key]})
   case $key in pq) name="m2f-eval panoptic (native)";; *) name="m2f-eval instances $key (native)";; esac
-  printf '%-34s %-30s %10s %-30s %10s %7.1fx\n' "$name" "${ref[$key]# }" "$r" "${native[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")"
+  printf '%-34s %-30s %10s %-30s %10s %7.1fx %7sx\n' "$name" "${ref[$key]# }" "$r" "${native[$key]# }" "$o" "$("$PYTHON" -c "print($r / $o)")" "$(round_ratio "${ref[$key]}" "${native[$key]}")"
 done
 printf '%-34s %-30s %10s %-30s %10s\n' "m2f --help" "" "" "${ours[help]# }" "$(median ${ours[help]})"
 if [[ -n "${M2F_BEFORE:-}" ]]; then
   printf '\nM2F_BEFORE (%s), same rounds:\n' "$M2F_BEFORE"
   for key in pq bbox segm help; do
     b=$(median ${before[$key]})
-    case $key in help) r="";; *) r=$("$PYTHON" -c "print(f'{$(median ${ref[$key]}) / $b:.1f}x vs reference')");; esac
+    case $key in help) r="";; *) r="$("$PYTHON" -c "print(f'{$(median ${ref[$key]}) / $b:.1f}x')") vs reference, $(round_ratio "${ref[$key]}" "${before[$key]}")x per round";; esac
     printf '%-34s %-30s %10s %s\n' "$key" "${before[$key]# }" "$b" "$r"
   done
 fi
