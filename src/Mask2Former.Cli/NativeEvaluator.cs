@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Mask2Former.Cli;
 
@@ -27,6 +28,9 @@ internal static partial class NativeEvaluator
     public static void TryReplaceProcess(string[] evalArguments)
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Switch) == "0") return;
+        // m2f-eval is compiled for x86-64-v3 and would refuse to start on an older CPU, after this
+        // process is gone: such a CPU evaluates here.
+        if (!(Avx2.IsSupported && Bmi1.IsSupported && Bmi2.IsSupported && Fma.IsSupported && Lzcnt.IsSupported)) return;
         var path = Path.Combine(AppContext.BaseDirectory, FileName);
         if (!File.Exists(path)) return;
         // The environment passed explicitly: .NET keeps its own copy, which execv would not see.
