@@ -240,19 +240,20 @@ public sealed class CocoRle : IEquatable<CocoRle>
     /// <summary>
     /// <see cref="FromCompressedString"/> over the string's characters as they are, UTF-16 or
     /// (unescaped) UTF-8 bytes: every valid character is ASCII. Counts are decoded into a pooled
-    /// buffer and copied once into the mask's own array. That array is allocated on the pinned
-    /// object heap: masks read from a file live as long as their data set, and there the
-    /// collector never copies them from generation to generation (a data set's masks are tens of
-    /// megabytes; m2f-eval instances segm 5 % faster).
+    /// buffer and copied once into the mask's own array. With <paramref name="longLived"/> (masks
+    /// read from a file, which live as long as their data set) that array goes on the pinned object
+    /// heap, where the collector never copies it from generation to generation (a data set's masks
+    /// are tens of megabytes; m2f-eval instances segm 5 % faster); masks decoded per row stay on
+    /// the ordinary heap, where short-lived arrays are cheapest.
     /// </summary>
-    internal static CocoRle FromCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width)
+    internal static CocoRle FromCompressed<TChar>(ReadOnlySpan<TChar> counts, int height, int width, bool longLived = false)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         var rented = ArrayPool<uint>.Shared.Rent(Math.Max(counts.Length, 1));
         try
         {
             var n = DecodeCompressed(counts, height, width, rented);
-            var kept = GC.AllocateUninitializedArray<uint>(n, pinned: true);
+            var kept = longLived ? GC.AllocateUninitializedArray<uint>(n, pinned: true) : new uint[n];
             rented.AsSpan(0, n).CopyTo(kept);
             return new CocoRle(height, width, kept);
         }

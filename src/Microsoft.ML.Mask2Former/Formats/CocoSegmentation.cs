@@ -152,7 +152,7 @@ public sealed class CocoSegmentation
 
         static CocoRle? Decode<TChar>(ReadOnlySpan<TChar> s, int h, int w, bool keep) where TChar : unmanaged, System.Numerics.IBinaryInteger<TChar>
         {
-            if (keep) return CocoRle.FromCompressed(s, h, w);
+            if (keep) return CocoRle.FromCompressed(s, h, w, longLived: true);
             CocoRle.CheckCompressed(s, h, w);
             return null;
         }
